@@ -1,0 +1,168 @@
+// chatsby-contacts: serve, migrate, workspaces, keys, backup. Reads the same environment as the server
+// and works while it runs (SQLite waits for the writer; PostgreSQL has its own locking).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Config, ConfigError, loadConfig } from '../config.js';
+import { parseScopes } from '../domain/access.js';
+import { DomainError } from '../domain/errors.js';
+import { startServer } from '../http/server.js';
+import { migrateDatabase, openServices, type Services } from '../services/container.js';
+import { parse, UsageError } from './args.js';
+
+const HELP: Record<string, string> = {
+  main: `Usage: chatsby-contacts <command> [options]
+
+Commands:
+  serve                         run the HTTP server (migrates first)
+  migrate                       bring the database schema up to date
+  workspaces create --name N    create a workspace; prints its id last
+  keys create [options]         create an API key; prints the key last
+  keys revoke ID                revoke an API key at once
+  backup FILE                   copy the database to FILE while it runs
+
+Environment: HOST, PORT, DATA_DIR, DATABASE_URL, DEFAULT_PLAN, LOG_LEVEL (see README).
+Run "chatsby-contacts <command> --help" for a command's options.`,
+  serve: 'Usage: chatsby-contacts serve\n\nRuns the HTTP server on HOST:PORT; SIGTERM finishes requests in flight, then stops.',
+  migrate: 'Usage: chatsby-contacts migrate\n\nApplies pending schema migrations and prints their names.',
+  workspaces: 'Usage: chatsby-contacts workspaces create --name NAME\n\nCreates a workspace and prints its id alone as the last line.',
+  keys: `Usage: chatsby-contacts keys create [--workspace ID] [--scopes read,write,admin] [--name NAME]
+       chatsby-contacts keys revoke ID
+
+create: prints the new API key alone as the last line (shown once; only its hash is stored).
+        Without --workspace, the default workspace (created on first use). Scopes default to read,write.
+revoke: the key stops working on its next request.`,
+  backup: 'Usage: chatsby-contacts backup FILE\n\nSQLite: an online backup to FILE. PostgreSQL: pg_dump into FILE.',
+};
+
+async function withServices<T>(config: Config, fn: (s: Services) => Promise<T>): Promise<T> {
+  const services = await openServices(config);
+  try {
+    return await fn(services);
+  } finally {
+    await services.deps.store.close();
+  }
+}
+
+async function serve(config: Config): Promise<number> {
+  const server = await startServer(config);
+  const url = server.url.replace('0.0.0.0', '127.0.0.1');
+  process.stdout.write(`Chatsby Contacts is running at ${url}
+  API reference: ${url}/docs
+  Create an API key: npx chatsby-contacts keys create --scopes read,write,admin
+  Then: curl -H "Authorization: Bearer <key>" ${url}/v1/contacts
+`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      server.close().then(resolve, (err: unknown) => {
+        process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
+        resolve();
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  return 0;
+}
+
+async function backup(config: Config, file: string): Promise<number> {
+  const target = path.resolve(file);
+  if (config.database.kind === 'sqlite') {
+    await withServices(config, async (s) => {
+      await s.deps.store.sqlite!.backup(target);
+    });
+    process.stdout.write(`backup written to ${target}\n`);
+    return 0;
+  }
+  const db = config.database;
+  const args = [db.url, '--file', target, ...(db.schema ? ['--schema', db.schema] : [])];
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn('pg_dump', args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', () => resolve(127));
+    child.on('exit', (c) => resolve(c ?? 1));
+  });
+  if (code === 127) throw new UsageError('pg_dump is not installed (apt-get install postgresql-client)');
+  if (code === 0) process.stdout.write(`backup written to ${target}\n`);
+  return code === 0 ? 0 : 1;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP.main + '\n');
+    return command ? 0 : 2;
+  }
+  const sub = rest[0] && !rest[0].startsWith('-') ? rest[0] : null;
+  const wantsHelp = rest.includes('--help') || rest.includes('-h');
+  if (wantsHelp && HELP[command]) {
+    process.stdout.write(HELP[command] + '\n');
+    return 0;
+  }
+  switch (command) {
+    case 'serve':
+      parse(rest, {});
+      return serve(loadConfig());
+    case 'migrate': {
+      parse(rest, {});
+      const applied = await migrateDatabase(loadConfig());
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
+      return 0;
+    }
+    case 'workspaces': {
+      if (sub !== 'create') throw new UsageError(`unknown workspaces command "${sub ?? ''}" (expected: create)`);
+      const { values } = parse(rest.slice(1), { name: { type: 'string' } });
+      if (!values.name) throw new UsageError('--name is required');
+      const ws = await withServices(loadConfig(), (s) => s.workspaces.create(values.name!));
+      process.stdout.write(`created workspace "${ws.name}"\n${ws.id}\n`);
+      return 0;
+    }
+    case 'keys': {
+      if (sub === 'create') {
+        const { values } = parse(rest.slice(1), { workspace: { type: 'string' }, scopes: { type: 'string' }, name: { type: 'string' } });
+        const scopes = parseScopes(values.scopes ?? 'read,write');
+        if (!scopes) throw new UsageError('--scopes must be a comma list of read, write, admin');
+        const created = await withServices(loadConfig(), async (s) => {
+          const ws = values.workspace ? await s.workspaces.get(values.workspace) : await s.workspaces.ensureDefault();
+          return { ws, ...(await s.keys.create(ws.id, scopes, values.name ?? null)) };
+        });
+        process.stdout.write(`created key ${created.key.id} (${scopes.join(',')}) for workspace ${created.ws.id}; it is shown only now:\n${created.secret}\n`);
+        return 0;
+      }
+      if (sub === 'revoke') {
+        const { positionals } = parse(rest.slice(1), {}, 1);
+        if (!positionals[0]) throw new UsageError('keys revoke needs the key id (key_...)');
+        await withServices(loadConfig(), (s) => s.keys.revoke(null, positionals[0]!));
+        process.stdout.write(`revoked ${positionals[0]}\n`);
+        return 0;
+      }
+      throw new UsageError(`unknown keys command "${sub ?? ''}" (expected: create, revoke)`);
+    }
+    case 'backup': {
+      const { positionals } = parse(rest, {}, 1);
+      if (!positionals[0]) throw new UsageError('backup needs a FILE');
+      if (fs.existsSync(positionals[0])) throw new UsageError(`${positionals[0]} exists already; choose a new file`);
+      return backup(loadConfig(), positionals[0]);
+    }
+    default:
+      throw new UsageError(`unknown command "${command}" (try --help)`);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      process.stderr.write(`chatsby-contacts: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof DomainError) {
+      process.stderr.write(`chatsby-contacts: ${error.message}\n`);
+      return error.status === 404 || error.status === 422 ? 2 : 1;
+    }
+    process.stderr.write(`chatsby-contacts: ${(error as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,80 @@
+// Times are whole milliseconds since the epoch inside the product and RFC 3339 UTC with milliseconds
+// (fixed width, so strings compare in time order) at the edges.
+
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+export function toIso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Parses an RFC 3339 timestamp (seconds or fractions, `Z` or an offset); null when it is not one. */
+export function parseTimestamp(value: string): number | null {
+  const m = RFC3339.exec(value);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
+  if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || s! > 60) return null;
+  const ms = Date.parse(value.replace(' ', 'T'));
+  if (Number.isNaN(ms)) return null;
+  // Date.parse rolls 2026-02-31 over into March; reject what does not exist.
+  const day = new Date(Date.UTC(y!, mo! - 1, d!));
+  if (day.getUTCMonth() !== mo! - 1) return null;
+  return Math.floor(ms);
+}
+
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Offset of `tz` from UTC, in ms, at the instant `ms`. */
+function zoneOffset(ms: number, tz: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: '2-digit',
+  }).formatToParts(new Date(ms));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return asUtc - Math.floor(ms / 1000) * 1000;
+}
+
+/** The instant a calendar day starts in a time zone (DST-aware). */
+export function startOfDay(year: number, month: number, day: number, tz: string): number {
+  const guess = Date.UTC(year, month - 1, day);
+  let t = guess - zoneOffset(guess, tz);
+  t = guess - zoneOffset(t, tz); // a second pass settles days where the offset changes
+  return t;
+}
+
+/** The calendar date (y, m, d) of an instant in a time zone. */
+export function dateIn(ms: number, tz: string): [number, number, number] {
+  const local = new Date(ms + zoneOffset(ms, tz));
+  return [local.getUTCFullYear(), local.getUTCMonth() + 1, local.getUTCDate()];
+}
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * A range bound: RFC 3339 as given, or `YYYY-MM-DD` covering its whole day in the workspace's zone
+ * (a `from` date starts at 00:00, a `to` date ends at the last millisecond of the day).
+ */
+export function parseBound(value: string, edge: 'from' | 'to', tz: string): number | null {
+  const d = DATE_ONLY.exec(value);
+  if (d) {
+    const [y, m, day] = [Number(d[1]), Number(d[2]), Number(d[3])];
+    const check = new Date(Date.UTC(y, m - 1, day));
+    if (check.getUTCMonth() !== m - 1 || check.getUTCDate() !== day) return null;
+    if (edge === 'from') return startOfDay(y, m, day, tz);
+    const next = new Date(Date.UTC(y, m - 1, day + 1));
+    return startOfDay(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), tz) - 1;
+  }
+  return parseTimestamp(value);
+}

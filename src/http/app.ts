@@ -1,0 +1,116 @@
+// The Fastify application: parsers, auth, idempotency, errors, OpenAPI, then one plugin per resource.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { sql } from 'kysely';
+import type { Services } from '../services/container.js';
+import { installAuth } from './auth.js';
+import { installErrorHandling, problem, sendProblem } from './errors.js';
+import { installIdempotency } from './idempotency.js';
+import { contactActivityRoutes } from './routes/contact-activity.js';
+import { contactRoutes } from './routes/contacts.js';
+import { workspaceRoutes } from './routes/workspace.js';
+import { Contact, Problem } from './schemas.js';
+
+export interface AppOptions {
+  logger: FastifyBaseLogger;
+  trustProxy: boolean | string;
+}
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+export async function buildApp(services: Services, opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    trustProxy: opts.trustProxy,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 5 * 1024 * 1024,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON only: text/plain and anything else is 415. PATCH also takes application/merge-patch+json.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  // One log line per request: the route pattern, never the URL (query strings hold search terms).
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, route: request.routeOptions.url ?? '(unmatched)', status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    return payload;
+  });
+
+  app.addSchema(Problem);
+  app.addSchema(Contact);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Chatsby Contacts API',
+        version: '1.0.0',
+        description: 'Contacts and leads captured by AI chat agents. Errors are RFC 9457 problem documents.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: ck_...' } } },
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transform: ({ schema, url, route }) => {
+      const out = { schema: { ...(schema ?? {}) } as Record<string, unknown>, url };
+      if (route.config?.scope) out.schema.security = [{ apiKey: [] }];
+      return out as never;
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  installErrorHandling(app);
+  installAuth(app, services.keys);
+  installIdempotency(app, services.deps.store, services.deps.clock);
+
+  const paths = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1/') && !['/healthz', '/readyz'].includes(route.url)) return;
+    const set = paths.get(route.url) ?? new Set<string>();
+    for (const m of [route.method].flat()) set.add(m);
+    paths.set(route.url, set);
+  });
+
+  app.get('/healthz', { schema: { tags: ['Operations'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({ status: 'ok' as const }));
+  app.get('/readyz', { schema: { tags: ['Operations'], summary: 'The database answers', response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: Type.Ref('Problem') } } },
+    async (_request, reply) => {
+      try {
+        await sql`SELECT 1`.execute(services.deps.store.db);
+        return { status: 'ready' as const };
+      } catch {
+        return sendProblem(reply, problem(503, 'not-ready', 'The database does not answer'));
+      }
+    });
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(contactRoutes(services.contacts));
+  await app.register(contactActivityRoutes(services.contacts));
+  await app.register(workspaceRoutes(services.workspaces, services.keys));
+  await app.after();
+
+  // A known path with another method is 405 with Allow, not 404.
+  for (const [url, methods] of paths) {
+    const missing = METHODS.filter((m) => !methods.has(m));
+    if (!missing.length) continue;
+    const allow = [...methods].filter((m) => m !== 'HEAD').join(', ');
+    app.route({
+      method: missing, url, schema: { hide: true },
+      handler: async (_request, reply) => {
+        reply.header('allow', allow);
+        return sendProblem(reply, problem(405, 'method-not-allowed', `Allowed: ${allow}`));
+      },
+    });
+  }
+  return app;
+}

@@ -1,0 +1,66 @@
+// /v1/contacts: list, count, get, create, update, delete, batch.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { Forbidden } from '../../domain/errors.js';
+import { grants } from '../../domain/access.js';
+import type { ContactService } from '../../services/contacts.js';
+import { principalOf } from '../auth.js';
+import {
+  BatchRequest, BatchResponse, Contact, ContactCreate, ContactPatch, CountQuery, errors, IdParams, ListQuery, pageOf,
+} from '../schemas.js';
+
+const tags = ['Contacts'];
+
+export function contactRoutes(contacts: ContactService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get('/v1/contacts', {
+      config: { scope: 'read' },
+      schema: { tags, summary: 'List contacts', description: 'Search, filters, sort and cursor pagination (API.md, List parameters).', querystring: ListQuery, response: { 200: pageOf(Type.Ref('Contact')), ...errors() } },
+    }, async (request) => contacts.list(principalOf(request), request.query));
+
+    app.get('/v1/contacts/count', {
+      config: { scope: 'read' },
+      schema: { tags, summary: 'Count contacts matching the list parameters', querystring: CountQuery, response: { 200: Type.Object({ count: Type.Integer() }), ...errors() } },
+    }, async (request) => ({ count: await contacts.count(principalOf(request), request.query) }));
+
+    app.get('/v1/contacts/:id', {
+      config: { scope: 'read' },
+      schema: { tags, summary: 'Get a contact', params: IdParams, response: { 200: Type.Ref('Contact'), ...errors() } },
+    }, async (request) => contacts.get(principalOf(request), request.params.id));
+
+    app.post('/v1/contacts', {
+      config: { scope: 'write' },
+      schema: {
+        tags, summary: 'Create a contact', description: '409 with existing_id when the email (case-insensitively) or phone (E.164) belongs to a contact already.',
+        body: ContactCreate, response: { 201: Type.Ref('Contact'), ...errors(409) },
+      },
+    }, async (request, reply) => reply.code(201).send(await contacts.create(principalOf(request), request.body)));
+
+    app.patch('/v1/contacts/:id', {
+      config: { scope: 'write' },
+      schema: { tags, summary: 'Update a contact', params: IdParams, body: ContactPatch, response: { 200: Type.Ref('Contact'), ...errors(409) } },
+    }, async (request) => contacts.update(principalOf(request), request.params.id, request.body));
+
+    app.delete('/v1/contacts/:id', {
+      config: { scope: 'write' },
+      schema: { tags, summary: 'Delete a contact permanently', description: 'Removes the contact, its conversations, messages, notes and events; emits contact.deleted with only the id.', params: IdParams, response: { 204: Type.Null(), ...errors() } },
+    }, async (request, reply) => {
+      await contacts.delete(principalOf(request), request.params.id);
+      return reply.code(204).send(null);
+    });
+
+    app.post('/v1/contacts/batch', {
+      config: { scope: 'write' },
+      bodyLimit: 20 * 1024 * 1024,
+      schema: {
+        tags, summary: 'Create or update up to 1,000 contacts', description: 'Matched by email, then phone. `historical: true` (admin scope) keeps migrated created_at, first_seen, last_seen and conversation_count as a baseline.',
+        body: BatchRequest, response: { 200: BatchResponse, ...errors() },
+      },
+    }, async (request) => {
+      const p = principalOf(request);
+      const historical = request.body.historical === true;
+      if (historical && !grants(p.scopes, 'admin')) throw new Forbidden('historical mode needs the admin scope');
+      return { results: await contacts.batch(p, request.body.contacts, historical) };
+    });
+  };
+}

@@ -1,0 +1,59 @@
+// /v1/workspace settings, /v1/keys and /v1/me.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { SCOPES } from '../../domain/access.js';
+import type { ApiKeyService } from '../../services/api-keys.js';
+import type { WorkspaceService } from '../../services/workspaces.js';
+import { principalOf } from '../auth.js';
+import { ApiKey, ApiKeyCreated, errors, IdParams, Scope, Workspace, WorkspacePatch } from '../schemas.js';
+
+export function workspaceRoutes(workspaces: WorkspaceService, keys: ApiKeyService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get('/v1/workspace', {
+      config: { scope: 'read' },
+      schema: { tags: ['Workspace'], summary: "The workspace's settings, plan limits and usage", response: { 200: Workspace, ...errors() } },
+    }, async (request) => workspaces.view(principalOf(request).workspaceId));
+
+    app.patch('/v1/workspace', {
+      config: { scope: 'admin' },
+      schema: { tags: ['Workspace'], summary: 'Change settings (admin)', body: WorkspacePatch, response: { 200: Workspace, ...errors() } },
+    }, async (request) => workspaces.update(principalOf(request).workspaceId, request.body));
+
+    app.get('/v1/me', {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['Access'], summary: 'The caller: its workspace and scopes',
+        response: { 200: Type.Object({ type: Type.Literal('api_key'), key_id: Type.String(), workspace: Type.Object({ id: Type.String(), name: Type.String() }), scopes: Type.Array(Scope) }), ...errors() },
+      },
+    }, async (request) => {
+      const p = principalOf(request);
+      const ws = await workspaces.get(p.workspaceId);
+      return { type: 'api_key' as const, key_id: p.keyId, workspace: { id: ws.id, name: ws.name }, scopes: p.scopes };
+    });
+
+    app.get('/v1/keys', {
+      config: { scope: 'admin' },
+      schema: { tags: ['Access'], summary: 'API keys of the workspace, without secrets', response: { 200: Type.Object({ data: Type.Array(ApiKey) }), ...errors() } },
+    }, async (request) => ({ data: await keys.list(principalOf(request).workspaceId) }));
+
+    app.post('/v1/keys', {
+      config: { scope: 'admin', secretResponse: true },
+      schema: {
+        tags: ['Access'], summary: 'Create an API key; the key is in this answer only',
+        body: Type.Object({ name: Type.Optional(Type.String()), scopes: Type.Array(Type.Union(SCOPES.map((s) => Type.Literal(s))), { minItems: 1, maxItems: 3 }) }, { additionalProperties: false }),
+        response: { 201: ApiKeyCreated, ...errors() },
+      },
+    }, async (request, reply) => {
+      const { key, secret } = await keys.create(principalOf(request).workspaceId, request.body.scopes, request.body.name ?? null);
+      return reply.code(201).send({ ...key, key: secret });
+    });
+
+    app.delete('/v1/keys/:id', {
+      config: { scope: 'admin' },
+      schema: { tags: ['Access'], summary: 'Revoke an API key, effective at once', params: IdParams, response: { 204: Type.Null(), ...errors() } },
+    }, async (request, reply) => {
+      await keys.revoke(principalOf(request).workspaceId, request.params.id);
+      return reply.code(204).send(null);
+    });
+  };
+}

@@ -1,0 +1,45 @@
+// Starts the HTTP server on the configured database and stops it cleanly: on SIGTERM, requests in flight
+// finish, new ones are refused, then the database is closed (checkpointed on SQLite).
+import pino from 'pino';
+import type { Config } from '../config.js';
+import { type Clock, systemClock } from '../domain/time.js';
+import { purgeIdempotentBefore } from '../store/idempotency.js';
+import { openServices, type Services } from '../services/container.js';
+import { buildApp } from './app.js';
+import { IDEMPOTENCY_WINDOW_MS } from './idempotency.js';
+
+export interface RunningServer {
+  url: string;
+  services: Services;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, clock: Clock = systemClock): Promise<RunningServer> {
+  const services = await openServices(config, clock);
+  const logger = pino({ level: config.logLevel, base: undefined });
+  const app = await buildApp(services, { logger, trustProxy: config.trustProxy });
+  const address = await app.listen({ host: config.host, port: config.port });
+  const { store } = services.deps;
+
+  // Stored idempotent answers live 24 hours.
+  const sweep = setInterval(() => {
+    void store.transaction((trx) => purgeIdempotentBefore(trx, clock.now() - IDEMPOTENCY_WINDOW_MS)).catch((err: unknown) => {
+      logger.warn({ err: { message: (err as Error).message } }, 'idempotency sweep failed');
+    });
+  }, 10 * 60_000);
+  sweep.unref();
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: address,
+    services,
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweep);
+        await app.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,477 @@
+// Contact use cases. Each write is one transaction: the rows, the tag index and the event that records
+// the change commit together or not at all.
+import { actorOf, type Actor, type Principal } from '../domain/access.js';
+import {
+  type ContactFields, type ContactInput, derivedStage, LIMITS, mergePatch, normaliseContactInput, searchKeys,
+} from '../domain/contact.js';
+import {
+  type Cursor, decodeCursor, encodeCursor, type FilterInput, parseFilter, parseLimit, parseSort,
+} from '../domain/contact-query.js';
+import { Conflict, Invalid, NotFound } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { parseTimestamp, toIso } from '../domain/time.js';
+import { isUniqueViolation, type Tx } from '../store/db.js';
+import { countContacts, listContacts, sortKey } from '../store/contact-list.js';
+import * as contacts from '../store/contacts.js';
+import * as events from '../store/events.js';
+import { purgeIdempotentForContact } from '../store/idempotency.js';
+import * as notes from '../store/notes.js';
+import type { ContactRow, WorkspaceRow } from '../store/schema.js';
+import { getWorkspace } from '../store/workspaces.js';
+import { type ContactView, presentContact } from './contact-view.js';
+import type { ServiceDeps } from './deps.js';
+
+export interface Page<T> {
+  data: T[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+export interface NoteView {
+  id: string;
+  body: string;
+  author: Actor;
+  created_at: string;
+}
+
+export interface TimelineEntry {
+  id: string;
+  type: string;
+  occurred_at: string;
+  actor: Actor | null;
+  data: unknown;
+}
+
+/** The migration-only fields a `historical` batch item may carry. */
+export interface HistoricalInput {
+  created_at?: string;
+  first_seen?: string;
+  last_seen?: string;
+  conversation_count?: number;
+}
+
+export type BatchItemInput = ContactInput & HistoricalInput;
+
+export interface BatchResult {
+  index: number;
+  status: 'created' | 'updated' | 'skipped' | 'error';
+  id: string | null;
+  error: string | null;
+}
+
+const HISTORICAL_FIELDS = ['created_at', 'first_seen', 'last_seen', 'conversation_count'] as const;
+
+function requireIdentity(c: { name: string | null; email: string | null; phone: string | null }): void {
+  if (c.name === null && c.email === null && c.phone === null) {
+    throw new Invalid([{ field: 'name', message: 'a contact needs at least one of name, email, phone' }]);
+  }
+}
+
+function noteView(row: { id: string; body: string; author: string; created_at: number }): NoteView {
+  return { id: row.id, body: row.body, author: JSON.parse(row.author) as Actor, created_at: toIso(row.created_at) };
+}
+
+function contactEvent(type: string, row: ContactRow, actor: Actor | null, at: number): events.NewEvent {
+  return {
+    id: newId('event'), workspace_id: row.workspace_id, contact_id: row.id, type, actor: actor ? JSON.stringify(actor) : null,
+    data: JSON.stringify(presentContact(row)), occurred_at: at, timeline_only: 0,
+  };
+}
+
+/** A new row from normalised fields; `history` carries a migration's baseline. */
+function newRow(workspaceId: string, f: ContactFields, now: number, history?: Baseline): ContactRow {
+  const id = newId('contact');
+  const name = f.name ?? null, email = f.email ?? null, phone = f.phone ?? null;
+  const tags = f.tags ?? [];
+  const count = history?.count ?? 0;
+  const stage = f.lifecycle_stage ?? derivedStage(count);
+  const firstSeen = history?.firstSeen ?? history?.createdAt ?? now;
+  return {
+    id, workspace_id: workspaceId, name, email, email_lower: email?.toLowerCase() ?? null, phone,
+    company: f.company ?? null, source: f.source ?? 'api',
+    first_seen: firstSeen, last_seen: history?.lastSeen ?? firstSeen, conversation_count: count,
+    page_url: f.page_url ?? null, ip_country: f.ip_country ?? null, tags: JSON.stringify(tags),
+    metadata: JSON.stringify(f.metadata ?? {}), lifecycle_stage: stage, stage_manual: f.lifecycle_stage ? 1 : 0,
+    archived: 0, baseline_count: count, baseline_first_seen: history?.firstSeen ?? (history ? firstSeen : null),
+    baseline_last_seen: history?.lastSeen ?? (history ? firstSeen : null),
+    created_at: history?.createdAt ?? firstSeen ?? now, updated_at: now,
+    ...searchKeys({ id, name, email, phone }),
+  };
+}
+
+/**
+ * The changes a PATCH (or a batch update) makes to a row. Returns the new row, or null when nothing
+ * would change.
+ */
+function applyPatch(row: ContactRow, f: ContactFields, now: number): ContactRow | null {
+  const next: ContactRow = { ...row };
+  for (const k of ['name', 'email', 'phone', 'company', 'page_url', 'ip_country'] as const) {
+    if (f[k] !== undefined) next[k] = f[k];
+  }
+  next.email_lower = next.email?.toLowerCase() ?? null;
+  if (f.tags !== undefined) next.tags = JSON.stringify(f.tags);
+  if (f.metadata !== undefined) {
+    const merged = f.metadata === null ? {} : mergePatch(JSON.parse(row.metadata), f.metadata);
+    const text = JSON.stringify(merged);
+    if (Buffer.byteLength(text) > LIMITS.metadataBytes) throw Invalid.field('metadata', `would exceed ${LIMITS.metadataBytes} bytes after the merge`);
+    next.metadata = text;
+  }
+  if (f.lifecycle_stage !== undefined) {
+    next.stage_manual = f.lifecycle_stage === null ? 0 : 1;
+    next.lifecycle_stage = f.lifecycle_stage ?? derivedStage(row.conversation_count);
+  }
+  requireIdentity(next);
+  Object.assign(next, searchKeys(next));
+  const changed = (Object.keys(next) as Array<keyof ContactRow>).some((k) => next[k] !== row[k]);
+  if (!changed) return null;
+  next.updated_at = now;
+  return next;
+}
+
+function diff(before: ContactRow, after: ContactRow): Partial<ContactRow> {
+  const out: Partial<ContactRow> = {};
+  for (const k of Object.keys(after) as Array<keyof ContactRow>) {
+    if (after[k] !== before[k]) (out as Record<string, unknown>)[k] = after[k];
+  }
+  return out;
+}
+
+interface Baseline {
+  createdAt?: number;
+  firstSeen?: number;
+  lastSeen?: number;
+  count?: number;
+}
+
+function parseHistorical(item: HistoricalInput): Baseline {
+  const errors: Array<{ field: string; message: string }> = [];
+  const b: Baseline = {};
+  const time = (field: 'created_at' | 'first_seen' | 'last_seen') => {
+    const v = item[field];
+    if (v === undefined) return undefined;
+    const t = typeof v === 'string' ? parseTimestamp(v) : null;
+    if (t === null) {
+      errors.push({ field, message: 'must be an RFC 3339 timestamp' });
+      return undefined;
+    }
+    return t;
+  };
+  b.createdAt = time('created_at');
+  b.firstSeen = time('first_seen');
+  b.lastSeen = time('last_seen');
+  if (item.conversation_count !== undefined) {
+    if (!Number.isSafeInteger(item.conversation_count) || item.conversation_count < 0) {
+      errors.push({ field: 'conversation_count', message: 'must be a whole number from 0' });
+    } else b.count = item.conversation_count;
+  }
+  if (b.firstSeen !== undefined && b.lastSeen !== undefined && b.lastSeen < b.firstSeen) {
+    errors.push({ field: 'last_seen', message: 'must not be before first_seen' });
+  }
+  if (errors.length) throw new Invalid(errors);
+  if (b.firstSeen === undefined && b.createdAt !== undefined) b.firstSeen = b.createdAt;
+  if (b.lastSeen === undefined && b.firstSeen !== undefined) b.lastSeen = b.firstSeen;
+  return b;
+}
+
+/** Applies a migration baseline to an existing row: count adds what was recorded here since. */
+function applyBaseline(row: ContactRow, b: Baseline): ContactRow {
+  const next = { ...row };
+  if (b.count !== undefined) {
+    next.conversation_count = row.conversation_count - row.baseline_count + b.count;
+    next.baseline_count = b.count;
+    if (!row.stage_manual) next.lifecycle_stage = derivedStage(next.conversation_count);
+  }
+  if (b.firstSeen !== undefined) {
+    next.baseline_first_seen = b.firstSeen;
+    next.first_seen = Math.min(b.firstSeen, row.conversation_count > row.baseline_count ? row.first_seen : b.firstSeen);
+  }
+  if (b.lastSeen !== undefined) {
+    next.baseline_last_seen = b.lastSeen;
+    next.last_seen = Math.max(b.lastSeen, row.conversation_count > row.baseline_count ? row.last_seen : b.lastSeen);
+  }
+  if (b.createdAt !== undefined) next.created_at = b.createdAt;
+  return next;
+}
+
+export function createContactService({ store, clock }: ServiceDeps) {
+  async function workspace(id: string): Promise<WorkspaceRow> {
+    const ws = await getWorkspace(store.db, id);
+    if (!ws) throw new NotFound('workspace');
+    return ws;
+  }
+
+  async function mustGet(db: Tx, workspaceId: string, id: string): Promise<ContactRow> {
+    const row = await contacts.getContact(db, workspaceId, id);
+    if (!row) throw new NotFound('contact');
+    return row;
+  }
+
+  /** 409 when another contact of the workspace holds the email or phone. */
+  async function assertUnique(db: Tx, workspaceId: string, row: Pick<ContactRow, 'id' | 'email_lower' | 'phone'>): Promise<void> {
+    if (row.email_lower) {
+      const other = await contacts.findByEmail(db, workspaceId, row.email_lower);
+      if (other && other.id !== row.id) {
+        throw new Conflict('A contact with this email already exists', { existing_id: other.id, errors: [{ field: 'email', message: `belongs to ${other.id}` }] });
+      }
+    }
+    if (row.phone) {
+      const other = await contacts.findByPhone(db, workspaceId, row.phone);
+      if (other && other.id !== row.id) {
+        throw new Conflict('A contact with this phone number already exists', { existing_id: other.id, errors: [{ field: 'phone', message: `belongs to ${other.id}` }] });
+      }
+    }
+  }
+
+  /** Runs a write; a unique-index race (PostgreSQL, several writers) becomes the same 409 as the check. */
+  async function write<T>(workspaceId: string, row: Pick<ContactRow, 'id' | 'email_lower' | 'phone'>, fn: (trx: Tx) => Promise<T>): Promise<T> {
+    try {
+      return await store.transaction(fn);
+    } catch (error) {
+      if (isUniqueViolation(error)) await assertUnique(store.db, workspaceId, row);
+      throw error;
+    }
+  }
+
+  return {
+    async create(p: Principal, input: ContactInput): Promise<ContactView> {
+      const ws = await workspace(p.workspaceId);
+      const fields = normaliseContactInput(input, { region: ws.default_phone_region, update: false });
+      const now = clock.now();
+      const row = newRow(ws.id, fields, now);
+      requireIdentity(row);
+      await write(ws.id, row, async (trx) => {
+        await assertUnique(trx, ws.id, row);
+        await contacts.insertContacts(trx, [row]);
+        await contacts.replaceTags(trx, ws.id, row.id, fields.tags ?? [], false);
+        await events.appendEvents(trx, [contactEvent('contact.created', row, actorOf(p), now)]);
+      });
+      return presentContact(row);
+    },
+
+    async get(p: Principal, id: string): Promise<ContactView> {
+      return presentContact(await mustGet(store.db, p.workspaceId, id));
+    },
+
+    async update(p: Principal, id: string, input: ContactInput): Promise<ContactView> {
+      const ws = await workspace(p.workspaceId);
+      const fields = normaliseContactInput(input, { region: ws.default_phone_region, update: true });
+      const proposed = { id, email_lower: fields.email?.toLowerCase() ?? null, phone: fields.phone ?? null };
+      const result = await write(ws.id, proposed, async (trx) => {
+        const row = await mustGet(trx, ws.id, id);
+        const now = clock.now();
+        const next = applyPatch(row, fields, now);
+        if (!next) return row;
+        await assertUnique(trx, ws.id, next);
+        await contacts.updateContact(trx, ws.id, id, diff(row, next));
+        if (fields.tags !== undefined && next.tags !== row.tags) await contacts.replaceTags(trx, ws.id, id, fields.tags, row.tags !== '[]');
+        await events.appendEvents(trx, [contactEvent('contact.updated', next, actorOf(p), now)]);
+        return next;
+      });
+      return presentContact(result);
+    },
+
+    /** Permanent: the row, its tags, notes, conversations and events go; one event records only the id. */
+    async delete(p: Principal, id: string): Promise<void> {
+      await store.transaction(async (trx) => {
+        await mustGet(trx, p.workspaceId, id);
+        const now = clock.now();
+        await events.deleteContactEvents(trx, p.workspaceId, id);
+        await purgeIdempotentForContact(trx, p.workspaceId, id);
+        await contacts.deleteContact(trx, p.workspaceId, id);
+        await events.appendEvents(trx, [{
+          id: newId('event'), workspace_id: p.workspaceId, contact_id: id, type: 'contact.deleted',
+          actor: JSON.stringify(actorOf(p)), data: JSON.stringify({ id, deleted_at: toIso(now) }), occurred_at: now, timeline_only: 0,
+        }]);
+      });
+    },
+
+    /**
+     * Create-or-update of up to 1,000 contacts: matched by email, then phone (a phone held by another
+     * contact is not moved). Each item succeeds or fails alone; all writes commit together.
+     */
+    async batch(p: Principal, items: BatchItemInput[], historical: boolean): Promise<BatchResult[]> {
+      const ws = await workspace(p.workspaceId);
+      const results: BatchResult[] = items.map((_, index) => ({ index, status: 'error', id: null, error: null }));
+      const prepared: Array<{ index: number; fields: ContactFields; baseline: Baseline | null }> = [];
+      items.forEach((item, index) => {
+        try {
+          const given = HISTORICAL_FIELDS.filter((k) => item[k] !== undefined);
+          if (given.length && !historical) throw Invalid.field(given[0]!, 'is read-only (send "historical": true with the admin scope to migrate it)');
+          const contactInput: ContactInput = { ...item };
+          for (const k of HISTORICAL_FIELDS) delete (contactInput as Record<string, unknown>)[k];
+          const fields = normaliseContactInput(contactInput, { region: ws.default_phone_region, update: false });
+          prepared.push({ index, fields, baseline: historical && given.length ? parseHistorical(item) : null });
+        } catch (error) {
+          if (!(error instanceof Invalid)) throw error;
+          results[index]!.error = error.message;
+        }
+      });
+
+      const run = async (trx: Tx) => {
+        const emails = [...new Set(prepared.flatMap((x) => (x.fields.email ? [x.fields.email.toLowerCase()] : [])))];
+        const phones = [...new Set(prepared.flatMap((x) => (x.fields.phone ? [x.fields.phone] : [])))];
+        const existing = await contacts.findByIdentities(trx, ws.id, emails, phones);
+        const byEmail = new Map<string, ContactRow>(), byPhone = new Map<string, ContactRow>();
+        const index = (row: ContactRow) => {
+          if (row.email_lower) byEmail.set(row.email_lower, row);
+          if (row.phone) byPhone.set(row.phone, row);
+        };
+        const forget = (row: ContactRow) => {
+          if (row.email_lower && byEmail.get(row.email_lower)?.id === row.id) byEmail.delete(row.email_lower);
+          if (row.phone && byPhone.get(row.phone)?.id === row.id) byPhone.delete(row.phone);
+        };
+        existing.forEach(index);
+        const original = new Map(existing.map((r) => [r.id, r]));
+        const created = new Map<string, ContactRow>(), updated = new Map<string, ContactRow>();
+        const evts: events.NewEvent[] = [];
+        const now = clock.now();
+        const actor = actorOf(p);
+
+        for (const { index: i, fields, baseline } of prepared) {
+          try {
+            const emailLower = fields.email?.toLowerCase() ?? null;
+            const match = (emailLower ? byEmail.get(emailLower) : undefined) ?? (fields.phone ? byPhone.get(fields.phone) : undefined);
+            if (match) {
+              const f = { ...fields };
+              delete f.source;
+              // A phone held by another contact stays where it is.
+              if (f.phone && byPhone.get(f.phone) && byPhone.get(f.phone)!.id !== match.id) delete f.phone;
+              // An email held by another contact (matched here by phone) likewise.
+              if (emailLower && byEmail.get(emailLower) && byEmail.get(emailLower)!.id !== match.id) delete f.email;
+              let next = applyPatch(match, f, now) ?? match;
+              if (baseline) next = applyBaseline(next, baseline);
+              if (next !== match) {
+                next.updated_at = now;
+                forget(match);
+                index(next);
+                if (created.has(next.id)) created.set(next.id, next);
+                else updated.set(next.id, next);
+                evts.push(contactEvent('contact.updated', next, actor, now));
+              }
+              results[i] = { index: i, status: 'updated', id: match.id, error: null };
+            } else {
+              const row = newRow(ws.id, fields, now, baseline ?? undefined);
+              requireIdentity(row);
+              index(row);
+              created.set(row.id, row);
+              evts.push(contactEvent('contact.created', row, actor, now));
+              results[i] = { index: i, status: 'created', id: row.id, error: null };
+            }
+          } catch (error) {
+            if (!(error instanceof Invalid)) throw error;
+            results[i] = { index: i, status: 'error', id: null, error: error.message };
+          }
+        }
+
+        await contacts.insertContacts(trx, [...created.values()]);
+        for (const row of updated.values()) await contacts.updateContact(trx, ws.id, row.id, diff(original.get(row.id)!, row));
+        const retagged = [...updated.values()].filter((r) => r.tags !== original.get(r.id)!.tags);
+        await contacts.deleteTagRows(trx, retagged.map((r) => r.id));
+        await contacts.insertTagRows(trx, [...created.values(), ...retagged].flatMap((r) =>
+          (JSON.parse(r.tags) as string[]).map((tag) => ({ contact_id: r.id, tag, workspace_id: ws.id }))));
+        await events.appendEvents(trx, evts);
+      };
+
+      try {
+        await store.transaction(run);
+      } catch (error) {
+        // Another writer took an email or phone between our read and our insert: read again and redo.
+        if (!isUniqueViolation(error)) throw error;
+        await store.transaction(run);
+      }
+      return results;
+    },
+
+    async list(p: Principal, params: FilterInput & { sort?: unknown; limit?: unknown; cursor?: unknown }): Promise<Page<ContactView>> {
+      const ws = await workspace(p.workspaceId);
+      const { sort: sortParam, limit: limitParam, cursor: cursorParam, ...filterParams } = params;
+      const filter = parseFilter(filterParams, { timezone: ws.timezone, now: clock.now() });
+      const sort = parseSort(sortParam);
+      const limit = parseLimit(limitParam);
+      const cursor = decodeCursor(cursorParam, sort);
+      const page = await listContacts(store.db, store.dialect, ws.id, filter, sort, cursor, limit);
+      const last = page.rows[page.rows.length - 1];
+      const next: Cursor | null = page.hasMore && last
+        ? { sort: (sort.dir === 'desc' ? '-' : '') + sort.field, key: sortKey(last, sort.field), id: last.id }
+        : null;
+      return { data: page.rows.map(presentContact), has_more: page.hasMore, next_cursor: next ? encodeCursor(next) : null };
+    },
+
+    async count(p: Principal, params: FilterInput): Promise<number> {
+      const ws = await workspace(p.workspaceId);
+      return countContacts(store.db, store.dialect, ws.id, parseFilter(params, { timezone: ws.timezone, now: clock.now() }));
+    },
+
+    async tags(p: Principal, prefix: string | null, limit: number) {
+      return contacts.listTags(store.db, p.workspaceId, prefix?.trim().toLowerCase() || null, limit);
+    },
+
+    async addNote(p: Principal, contactId: string, body: string): Promise<NoteView> {
+      const text = body.trim();
+      if (!text) throw Invalid.field('body', 'must not be empty');
+      if (Array.from(text).length > LIMITS.note) throw Invalid.field('body', `must be at most ${LIMITS.note} characters`);
+      if (text.includes('\u0000')) throw Invalid.field('body', 'must not contain NUL characters');
+      const now = clock.now();
+      const row = { id: newId('note'), workspace_id: p.workspaceId, contact_id: contactId, body: text, author: JSON.stringify(actorOf(p)), created_at: now };
+      await store.transaction(async (trx) => {
+        await mustGet(trx, p.workspaceId, contactId);
+        await notes.insertNote(trx, row);
+        await events.appendEvents(trx, [{
+          id: newId('event'), workspace_id: p.workspaceId, contact_id: contactId, type: 'note.added', actor: row.author,
+          data: JSON.stringify({ id: row.id, body: text }), occurred_at: now, timeline_only: 1,
+        }]);
+      });
+      return noteView(row);
+    },
+
+    async listNotes(p: Principal, contactId: string, limitParam: unknown, cursorParam: unknown): Promise<Page<NoteView>> {
+      const limit = parseLimit(limitParam);
+      await mustGet(store.db, p.workspaceId, contactId);
+      const after = decodeSimpleCursor(cursorParam) as { at: number; id: string } | null;
+      if (after && (typeof after.at !== 'number' || typeof after.id !== 'string')) throw Invalid.field('cursor', 'is not a cursor from this list');
+      const rows = await notes.listNotes(store.db, p.workspaceId, contactId, after, limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        data: page.map(noteView), has_more: rows.length > limit,
+        next_cursor: rows.length > limit && last ? encodeSimpleCursor({ at: last.created_at, id: last.id }) : null,
+      };
+    },
+
+    async timeline(p: Principal, contactId: string, limitParam: unknown, cursorParam: unknown): Promise<Page<TimelineEntry>> {
+      const limit = parseLimit(limitParam);
+      await mustGet(store.db, p.workspaceId, contactId);
+      const before = decodeSimpleCursor(cursorParam) as { seq: number } | null;
+      if (before && !Number.isSafeInteger(before.seq)) throw Invalid.field('cursor', 'is not a cursor from this list');
+      const rows = await events.contactTimeline(store.db, p.workspaceId, contactId, before?.seq ?? null, limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        data: page.map((e) => ({
+          id: e.id, type: e.type, occurred_at: toIso(e.occurred_at),
+          actor: e.actor ? (JSON.parse(e.actor) as Actor) : null, data: JSON.parse(e.data) as unknown,
+        })),
+        has_more: rows.length > limit,
+        next_cursor: rows.length > limit && last ? encodeSimpleCursor({ seq: last.seq }) : null,
+      };
+    },
+  };
+}
+
+function encodeSimpleCursor(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function decodeSimpleCursor(value: unknown): Record<string, unknown> | null {
+  if (value === undefined || value === null || value === '') return null;
+  try {
+    if (typeof value !== 'string' || value.length > 500) throw new Error('bad');
+    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown;
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('bad');
+    return parsed as Record<string, unknown>;
+  } catch {
+    throw Invalid.field('cursor', 'is not a cursor from this list');
+  }
+}
+
+export type ContactService = ReturnType<typeof createContactService>;

@@ -1,0 +1,10 @@
+import type { Plan } from '../config.js';
+import type { Clock } from '../domain/time.js';
+import type { Store } from '../store/db.js';
+
+/** What every service is built from: small and explicit, easy to hand a test's store and clock. */
+export interface ServiceDeps {
+  store: Store;
+  clock: Clock;
+  defaultPlan: Plan;
+}

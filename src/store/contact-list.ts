@@ -1,0 +1,211 @@
+// The contact list: filters, search, sort and keyset pagination, on both databases.
+//
+// Sort: every sort has an index ending in `id`; a page is a range scan after the cursor's (key, id).
+// Nullable keys (name, email, phone) sort nulls last in both directions, so a list is walked in two
+// runs: rows with a key in (key, id) order, then rows without one in id order.
+//
+// Search plans differ by engine. PostgreSQL's planner sees pg_trgm statistics and picks between the
+// trigram index and walking the sort index itself. SQLite's FTS5 always collects every match, which is
+// right for a rare term and ruinous for a common one, so the store decides: it asks FTS5 for at most
+// SEARCH_CANDIDATES matches; if there are no more, those rows are the candidates; if there are more,
+// the term is common and the sort index is walked, testing each row, until the page is full.
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import type { ContactFilter, Cursor, SearchTerm, Sort, SortField } from '../domain/contact-query.js';
+import type { Dialect, Tx } from './db.js';
+import type { ContactRow, Tables } from './schema.js';
+
+type Eb = ExpressionBuilder<Tables & { c: ContactRow }, 'c'>;
+type Where = (eb: Eb) => Expression<SqlBool>;
+
+export const SEARCH_CANDIDATES = 4000;
+
+const SORT_COLUMN: Record<SortField, 'name_key' | 'email_key' | 'phone' | 'source' | 'created_at' | 'last_seen' | 'first_seen' | 'conversation_count'> = {
+  name: 'name_key',
+  email: 'email_key',
+  phone: 'phone',
+  source: 'source',
+  created_at: 'created_at',
+  last_seen: 'last_seen',
+  first_seen: 'first_seen',
+  conversation_count: 'conversation_count',
+};
+const NULLABLE = new Set<SortField>(['name', 'email', 'phone']);
+
+export function sortKey(row: ContactRow, field: SortField): string | number | null {
+  return row[SORT_COLUMN[field]];
+}
+
+function likeEscape(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+/** The filters other than search, as one AND. */
+function filterWhere(workspaceId: string, f: ContactFilter): Where {
+  return (eb) => {
+    const and: Expression<SqlBool>[] = [eb('c.workspace_id', '=', workspaceId)];
+    if (f.archived !== 'all') and.push(eb('c.archived', '=', f.archived === 'true' ? 1 : 0));
+    if (f.sources) and.push(f.sources.length === 1 ? eb('c.source', '=', f.sources[0]!) : eb('c.source', 'in', f.sources));
+    for (const [col, r] of [['c.created_at', f.created], ['c.first_seen', f.firstSeen], ['c.last_seen', f.lastSeen]] as const) {
+      if (r.from !== undefined) and.push(eb(col, '>=', r.from));
+      if (r.to !== undefined) and.push(eb(col, '<=', r.to));
+    }
+    if (f.conversationCountMin !== null) and.push(eb('c.conversation_count', '>=', f.conversationCountMin));
+    if (f.conversationCountMax !== null) and.push(eb('c.conversation_count', '<=', f.conversationCountMax));
+    if (f.hasEmail !== null) and.push(eb('c.email', f.hasEmail ? 'is not' : 'is', null));
+    if (f.hasPhone !== null) and.push(eb('c.phone', f.hasPhone ? 'is not' : 'is', null));
+    if (f.stages) and.push(eb('c.lifecycle_stage', 'in', f.stages));
+    for (const tag of f.tags) {
+      and.push(
+        eb.exists(
+          eb.selectFrom('contact_tags as t').select(sql.lit(1).as('one'))
+            .whereRef('t.contact_id', '=', 'c.id').where('t.tag', '=', tag),
+        ),
+      );
+    }
+    return eb.and(and);
+  };
+}
+
+function idPrefixWhere(eb: Eb, prefix: string): Expression<SqlBool> {
+  return eb.and([eb('c.id', '>=', prefix), eb('c.id', '<', prefix + '~')]);
+}
+
+/** The search as a test on each row: what a walk of the sort index checks, and PostgreSQL's plan input. */
+function searchWhere(dialect: Dialect, q: SearchTerm): Where {
+  return (eb) => {
+    const or: Expression<SqlBool>[] = [];
+    if (dialect === 'sqlite') {
+      if (q.kind === 'substring') {
+        or.push(sql<SqlBool>`instr(c.name_key, ${q.folded}) > 0`, sql<SqlBool>`instr(c.email_key, ${q.folded}) > 0`);
+      } else {
+        or.push(sql<SqlBool>`instr(c.word_prefixes, ${' ' + q.folded}) > 0`);
+      }
+      if (q.digits) or.push(sql<SqlBool>`instr(c.phone_digits, ${q.digits}) > 0`);
+    } else {
+      if (q.kind === 'substring') {
+        or.push(sql<SqlBool>`(coalesce(c.name_key, '') || chr(1) || coalesce(c.email_key, '')) LIKE ${'%' + likeEscape(q.folded) + '%'}`);
+      } else {
+        or.push(sql<SqlBool>`c.word_prefixes LIKE ${'% ' + likeEscape(q.folded) + '%'}`);
+      }
+      if (q.digits) or.push(sql<SqlBool>`c.phone_digits LIKE ${'%' + q.digits + '%'}`);
+    }
+    if (q.idPrefix) or.push(idPrefixWhere(eb, q.idPrefix));
+    return eb.or(or);
+  };
+}
+
+function ftsPhrase(text: string): string {
+  return '"' + text.replace(/"/g, '""') + '"';
+}
+
+/** The FTS5 query for a term, or null when no column could match (FTS5 needs three characters). */
+export function ftsQuery(q: SearchTerm): string | null {
+  const parts: string[] = [];
+  if (q.kind === 'substring') parts.push(`{name email} : ${ftsPhrase(q.folded)}`);
+  else parts.push(`words : ${ftsPhrase((Array.from(q.folded).length === 1 ? '  ' : ' ') + q.folded)}`);
+  if (q.digits) parts.push(`phone : ${ftsPhrase(q.digits)}`);
+  return parts.join(' OR ');
+}
+
+type SearchPlan = { kind: 'none' } | { kind: 'walk'; where: Where } | { kind: 'candidates'; seqs: number[] };
+
+/** Picks how to search (see the top of this file). */
+async function planSearch(db: Tx, dialect: Dialect, workspaceId: string, q: SearchTerm | null): Promise<SearchPlan> {
+  if (!q) return { kind: 'none' };
+  if (dialect === 'postgres') return { kind: 'walk', where: searchWhere(dialect, q) };
+  const match = ftsQuery(q);
+  const found = match
+    ? (await sql<{ rowid: number }>`SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ${match} LIMIT ${SEARCH_CANDIDATES + 1}`.execute(db)).rows
+    : [];
+  if (found.length > SEARCH_CANDIDATES) return { kind: 'walk', where: searchWhere(dialect, q) };
+  const seqs = found.map((r) => r.rowid);
+  if (q.idPrefix) {
+    const byId = await sql<{ seq: number }>`SELECT seq FROM contacts WHERE workspace_id = ${workspaceId}
+      AND id >= ${q.idPrefix} AND id < ${q.idPrefix + '~'} LIMIT ${SEARCH_CANDIDATES}`.execute(db);
+    seqs.push(...byId.rows.map((r) => r.seq));
+  }
+  return { kind: 'candidates', seqs };
+}
+
+function planWhere(plan: SearchPlan): Where | null {
+  if (plan.kind === 'walk') return plan.where;
+  if (plan.kind === 'candidates') {
+    const list = JSON.stringify(plan.seqs);
+    return () => sql<SqlBool>`c.seq IN (SELECT value FROM json_each(${list}))`;
+  }
+  return null;
+}
+
+export interface ListPage {
+  rows: ContactRow[];
+  hasMore: boolean;
+}
+
+export async function listContacts(
+  db: Tx, dialect: Dialect, workspaceId: string, filter: ContactFilter, sort: Sort, cursor: Cursor | null, limit: number,
+): Promise<ListPage> {
+  const plan = await planSearch(db, dialect, workspaceId, filter.q);
+  if (plan.kind === 'candidates' && plan.seqs.length === 0) return { rows: [], hasMore: false };
+  const base = filterWhere(workspaceId, filter);
+  const search = planWhere(plan);
+  const column = `c.${SORT_COLUMN[sort.field]}` as const;
+  const cmp = sort.dir === 'asc' ? '>' : '<';
+  const nullable = NULLABLE.has(sort.field);
+
+  const run = (phase: 'keyed' | 'nulls', after: Cursor | null, take: number) => {
+    let query = db.selectFrom('contacts as c').selectAll('c').where(base);
+    if (search) query = query.where(search);
+    if (phase === 'keyed') {
+      if (nullable) query = query.where(column, 'is not', null);
+      if (after) query = query.where(sql<SqlBool>`(${sql.ref(column)}, c.id) ${sql.raw(cmp)} (${after.key}, ${after.id})`);
+      query = query.orderBy(column, sort.dir).orderBy('c.id', sort.dir);
+    } else {
+      query = query.where(column, 'is', null);
+      if (after) query = query.where('c.id', cmp, after.id);
+      query = query.orderBy('c.id', sort.dir);
+    }
+    return query.limit(take).execute() as Promise<ContactRow[]>;
+  };
+
+  let rows: ContactRow[];
+  if (cursor && cursor.key === null) {
+    rows = await run('nulls', cursor, limit + 1);
+  } else {
+    rows = await run('keyed', cursor, limit + 1);
+    if (nullable && rows.length <= limit) rows = rows.concat(await run('nulls', null, limit + 1 - rows.length));
+  }
+  return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
+}
+
+export async function countContacts(db: Tx, dialect: Dialect, workspaceId: string, filter: ContactFilter): Promise<number> {
+  let search: Where | null = null;
+  if (filter.q && dialect === 'sqlite') {
+    const plan = await planSearch(db, dialect, workspaceId, filter.q);
+    if (plan.kind === 'candidates' && plan.seqs.length === 0) return 0;
+    if (plan.kind === 'walk') {
+      // A common term: count through the full-text index rather than testing every row.
+      const match = ftsQuery(filter.q)!;
+      const q = filter.q;
+      search = (eb) => eb.or([
+        sql<SqlBool>`c.seq IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ${match})`,
+        ...(q.idPrefix ? [idPrefixWhere(eb, q.idPrefix)] : []),
+      ]);
+    } else search = planWhere(plan);
+  } else if (filter.q) {
+    search = searchWhere(dialect, filter.q);
+  }
+  let query = db.selectFrom('contacts as c').select((eb) => eb.fn.countAll<number>().as('n')).where(filterWhere(workspaceId, filter));
+  if (search) query = query.where(search);
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The SQL of the list's hot queries, for the committed snapshots under docs/sql/. */
+export function compileListSql(db: Tx, dialect: Dialect, filter: ContactFilter, sort: Sort, withCursor: boolean): string {
+  const column = `c.${SORT_COLUMN[sort.field]}` as const;
+  let query = db.selectFrom('contacts as c').selectAll('c').where(filterWhere('wsp_x', filter));
+  if (filter.q) query = query.where(searchWhere(dialect, filter.q));
+  if (NULLABLE.has(sort.field)) query = query.where(column, 'is not', null);
+  if (withCursor) query = query.where(sql<SqlBool>`(${sql.ref(column)}, c.id) ${sql.raw(sort.dir === 'asc' ? '>' : '<')} (${'k'}, ${'id'})`);
+  return query.orderBy(column, sort.dir).orderBy('c.id', sort.dir).limit(51).compile().sql;
+}

@@ -1,0 +1,73 @@
+// Contact rows and their tags. Every function takes the workspace first and runs inside whatever
+// transaction it is handed.
+import type { Tx } from './db.js';
+import type { ContactRow } from './schema.js';
+
+export async function getContact(db: Tx, workspaceId: string, id: string): Promise<ContactRow | undefined> {
+  return db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst() as Promise<ContactRow | undefined>;
+}
+
+export async function findByEmail(db: Tx, workspaceId: string, emailLower: string): Promise<ContactRow | undefined> {
+  return db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('email_lower', '=', emailLower).executeTakeFirst() as Promise<ContactRow | undefined>;
+}
+
+export async function findByPhone(db: Tx, workspaceId: string, phone: string): Promise<ContactRow | undefined> {
+  return db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('phone', '=', phone).executeTakeFirst() as Promise<ContactRow | undefined>;
+}
+
+/** Existing contacts holding any of these emails (lowercased) or phones: one query for a whole batch. */
+export async function findByIdentities(db: Tx, workspaceId: string, emails: string[], phones: string[]): Promise<ContactRow[]> {
+  const out: ContactRow[] = [];
+  for (let i = 0; i < emails.length; i += 500) {
+    out.push(...((await db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId)
+      .where('email_lower', 'in', emails.slice(i, i + 500)).execute()) as ContactRow[]));
+  }
+  for (let i = 0; i < phones.length; i += 500) {
+    out.push(...((await db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId)
+      .where('phone', 'in', phones.slice(i, i + 500)).execute()) as ContactRow[]));
+  }
+  return out;
+}
+
+type NewContact = Omit<ContactRow, never>;
+
+export async function insertContacts(db: Tx, rows: NewContact[]): Promise<void> {
+  // Chunks keep the statement under SQLite's bound-variable limit (27 columns x 300 rows).
+  for (let i = 0; i < rows.length; i += 300) {
+    await db.insertInto('contacts').values(rows.slice(i, i + 300) as never).execute();
+  }
+}
+
+export async function updateContact(db: Tx, workspaceId: string, id: string, changes: Partial<ContactRow>): Promise<void> {
+  await db.updateTable('contacts').set(changes).where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
+}
+
+export async function deleteContact(db: Tx, workspaceId: string, id: string): Promise<boolean> {
+  const r = await db.deleteFrom('contacts').where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+/** Replaces a contact's rows in the tag index (the row's `tags` column is the list itself). */
+export async function replaceTags(db: Tx, workspaceId: string, contactId: string, tags: string[], hadTags: boolean): Promise<void> {
+  if (hadTags) await db.deleteFrom('contact_tags').where('contact_id', '=', contactId).execute();
+  if (tags.length) {
+    await db.insertInto('contact_tags').values(tags.map((tag) => ({ contact_id: contactId, tag, workspace_id: workspaceId }))).execute();
+  }
+}
+
+export async function insertTagRows(db: Tx, rows: Array<{ contact_id: string; tag: string; workspace_id: string }>): Promise<void> {
+  for (let i = 0; i < rows.length; i += 1000) await db.insertInto('contact_tags').values(rows.slice(i, i + 1000)).execute();
+}
+
+export async function deleteTagRows(db: Tx, contactIds: string[]): Promise<void> {
+  for (let i = 0; i < contactIds.length; i += 500) {
+    await db.deleteFrom('contact_tags').where('contact_id', 'in', contactIds.slice(i, i + 500)).execute();
+  }
+}
+
+export async function listTags(db: Tx, workspaceId: string, prefix: string | null, limit: number): Promise<Array<{ tag: string; count: number }>> {
+  let q = db.selectFrom('contact_tags').select(['tag', (eb) => eb.fn.countAll<number>().as('count')]).where('workspace_id', '=', workspaceId);
+  if (prefix) q = q.where('tag', '>=', prefix).where('tag', '<', prefix + '\u{10ffff}');
+  const rows = await q.groupBy('tag').orderBy('tag').limit(limit).execute();
+  return rows.map((r) => ({ tag: r.tag, count: Number(r.count) }));
+}

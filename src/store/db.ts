@@ -1,0 +1,162 @@
+// Opens the database named by the config and hands out transactions. SQLite runs in WAL mode with
+// secure_delete; its transactions go through a group commit, so concurrent writers share one commit
+// (one fsync) instead of queueing for one each.
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../config.js';
+import { migrateToLatest } from './migrations.js';
+import type { Tables } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Db = Kysely<Tables>;
+export type Tx = Transaction<Tables> | Kysely<Tables>;
+
+export interface Store {
+  readonly dialect: Dialect;
+  readonly db: Db;
+  /** The better-sqlite3 handle (backups, checkpoints); null on PostgreSQL. */
+  readonly sqlite: SqliteDatabase.Database | null;
+  /** Runs `fn` as one unit of work: all of it commits, or none of it. */
+  transaction<T>(fn: (trx: Tx) => Promise<T>): Promise<T>;
+  migrate(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+// BIGINT and NUMERIC counts come back from pg as strings; our values fit in a double.
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+export function openStore(database: Config['database'], sqliteSynchronous: Config['sqliteSynchronous'] = 'FULL'): Store {
+  return database.kind === 'sqlite' ? openSqlite(database.file, sqliteSynchronous) : openPostgres(database);
+}
+
+function openSqlite(file: string, synchronous: 'FULL' | 'NORMAL'): Store {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const handle = new SqliteDatabase(file);
+  handle.pragma('journal_mode = WAL');
+  handle.pragma(`synchronous = ${synchronous}`);
+  handle.pragma('secure_delete = ON');
+  handle.pragma('foreign_keys = ON');
+  handle.pragma('busy_timeout = 5000');
+  handle.pragma('cache_size = -32000');
+  handle.pragma('temp_store = MEMORY');
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: handle }) });
+  const group = new GroupCommit(db);
+  let closed = false;
+  return {
+    dialect: 'sqlite',
+    db,
+    sqlite: handle,
+    transaction: (fn) => group.run(fn),
+    migrate: () => migrateToLatest(db as Kysely<unknown>, 'sqlite'),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await group.drain();
+      handle.pragma('wal_checkpoint(TRUNCATE)');
+      await db.destroy();
+    },
+  };
+}
+
+function openPostgres(database: Extract<Config['database'], { kind: 'postgres' }>): Store {
+  const pool = new pg.Pool({
+    connectionString: database.url,
+    max: database.poolSize,
+    ...(database.schema ? { options: `-c search_path=${database.schema},public` } : {}),
+  });
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    dialect: 'postgres',
+    db,
+    sqlite: null,
+    transaction: (fn) => db.transaction().execute(fn),
+    async migrate() {
+      if (database.schema) await sql.raw(`CREATE SCHEMA IF NOT EXISTS ${database.schema}`).execute(db);
+      return migrateToLatest(db as Kysely<unknown>, 'postgres');
+    },
+    close: () => db.destroy(),
+  };
+}
+
+interface Pending {
+  fn: (trx: Tx) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit: units of work that arrive while one commit is running are run together in the next
+ * transaction, each inside a savepoint, so one failing unit rolls back alone. A unit is answered only
+ * after the commit that holds it, so no caller hears "done" for a write that could still be lost.
+ */
+class GroupCommit {
+  private queue: Pending[] = [];
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly db: Db, private readonly maxGroup = 200) {}
+
+  run<T>(fn: (trx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.running) this.running = this.loop();
+    });
+  }
+
+  async drain(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    // Let the current turn of the event loop enqueue its work first.
+    await new Promise((r) => setImmediate(r));
+    while (this.queue.length) {
+      const group = this.queue.splice(0, this.maxGroup);
+      await this.commit(group);
+    }
+    this.running = null;
+  }
+
+  private async commit(group: Pending[]): Promise<void> {
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        for (const item of group) {
+          if (group.length === 1) {
+            // Alone in its group: an error rolls the transaction back as it would without grouping.
+            outcomes.push({ ok: true, value: await item.fn(trx) });
+            continue;
+          }
+          await sql`SAVEPOINT unit`.execute(trx);
+          try {
+            const value = await item.fn(trx);
+            await sql`RELEASE unit`.execute(trx);
+            outcomes.push({ ok: true, value });
+          } catch (error) {
+            await sql`ROLLBACK TO unit`.execute(trx);
+            await sql`RELEASE unit`.execute(trx);
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      // The commit itself failed (or the lone unit threw): nothing in this group was written.
+      group.forEach((item) => item.reject(error));
+      return;
+    }
+    group.forEach((item, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) item.resolve(o.value);
+      else item.reject(o.error);
+    });
+  }
+}
+
+/** A unique index refused the write (two writers raced for the same email or phone). */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}

@@ -1,0 +1,114 @@
+// Row types of the tables that the code reads and writes today (see migrations.ts for all of them).
+import type { Generated } from 'kysely';
+
+export interface WorkspaceRow {
+  id: string;
+  name: string;
+  plan: string;
+  contact_limit: number | null;
+  consent_required: number;
+  consent_text: string | null;
+  retention_days: number | null;
+  default_phone_region: string | null;
+  timezone: string;
+  is_default: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiKeyRow {
+  id: string;
+  workspace_id: string;
+  name: string | null;
+  prefix: string;
+  key_hash: string;
+  scopes: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface ContactRow {
+  id: string;
+  workspace_id: string;
+  name: string | null;
+  email: string | null;
+  email_lower: string | null;
+  phone: string | null;
+  company: string | null;
+  source: string;
+  first_seen: number;
+  last_seen: number;
+  conversation_count: number;
+  page_url: string | null;
+  ip_country: string | null;
+  tags: string;
+  metadata: string;
+  lifecycle_stage: string;
+  stage_manual: number;
+  archived: number;
+  baseline_count: number;
+  baseline_first_seen: number | null;
+  baseline_last_seen: number | null;
+  created_at: number;
+  updated_at: number;
+  name_key: string | null;
+  email_key: string | null;
+  phone_digits: string | null;
+  word_prefixes: string;
+}
+
+export interface ContactTagRow {
+  contact_id: string;
+  tag: string;
+  workspace_id: string;
+}
+
+export interface NoteRow {
+  id: string;
+  workspace_id: string;
+  contact_id: string;
+  body: string;
+  author: string;
+  created_at: number;
+}
+
+export interface EventRow {
+  seq: Generated<number>;
+  id: string;
+  workspace_id: string;
+  contact_id: string | null;
+  type: string;
+  actor: string | null;
+  data: string;
+  occurred_at: number;
+  timeline_only: number;
+}
+
+export interface IdempotencyRow {
+  principal: string;
+  idem_key: string;
+  workspace_id: string;
+  request_hash: string;
+  status_code: number | null;
+  response_body: string | null;
+  contact_id: string | null;
+  created_at: number;
+}
+
+export interface SuppressionRow {
+  workspace_id: string;
+  identity_hash: string;
+  created_at: number;
+}
+
+export interface Tables {
+  workspaces: WorkspaceRow;
+  api_keys: ApiKeyRow;
+  contacts: ContactRow;
+  contact_tags: ContactTagRow;
+  notes: NoteRow;
+  events: EventRow;
+  idempotency_keys: IdempotencyRow;
+  suppressions: SuppressionRow;
+}
