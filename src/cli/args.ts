@@ -10,6 +10,6 @@ export function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: s
     return out;
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    throw new UsageError((error as Error).message.split('\n')[0]!);
+    throw new UsageError((error as Error).message.split('\n')[0]);
   }
 }

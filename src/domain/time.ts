@@ -16,12 +16,12 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})
 export function parseTimestamp(value: string): number | null {
   const m = RFC3339.exec(value);
   if (!m) return null;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
+  const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
   if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || s! > 60) return null;
   const ms = Date.parse(value.replace(' ', 'T'));
   if (Number.isNaN(ms)) return null;
   // Date.parse rolls 2026-02-31 over into March; reject what does not exist.
-  const day = new Date(Date.UTC(y!, mo! - 1, d!));
+  const day = new Date(Date.UTC(y!, mo! - 1, d));
   if (day.getUTCMonth() !== mo! - 1) return null;
   return Math.floor(ms);
 }

@@ -64,14 +64,14 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
     transform: ({ schema, url, route }) => {
       const out = { schema: { ...(schema ?? {}) } as Record<string, unknown>, url };
       if (route.config?.scope) out.schema.security = [{ apiKey: [] }];
-      return out as never;
+      return out;
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   installErrorHandling(app);
   installAuth(app, services.keys);
-  installIdempotency(app, services.deps.store, services.deps.clock);
+  installIdempotency(app, services.idempotency);
 
   const paths = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {

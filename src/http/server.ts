@@ -3,10 +3,8 @@
 import pino from 'pino';
 import type { Config } from '../config.js';
 import { type Clock, systemClock } from '../domain/time.js';
-import { purgeIdempotentBefore } from '../store/idempotency.js';
 import { openServices, type Services } from '../services/container.js';
 import { buildApp } from './app.js';
-import { IDEMPOTENCY_WINDOW_MS } from './idempotency.js';
 
 export interface RunningServer {
   url: string;
@@ -23,7 +21,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
 
   // Stored idempotent answers live 24 hours.
   const sweep = setInterval(() => {
-    void store.transaction((trx) => purgeIdempotentBefore(trx, clock.now() - IDEMPOTENCY_WINDOW_MS)).catch((err: unknown) => {
+    void services.idempotency.purgeExpired().catch((err: unknown) => {
       logger.warn({ err: { message: (err as Error).message } }, 'idempotency sweep failed');
     });
   }, 10 * 60_000);

@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../domain/time.js';
 import { openStore, type Store } from '../store/db.js';
 import { createApiKeyService } from './api-keys.js';
 import { createContactService } from './contacts.js';
+import { createIdempotencyService } from './idempotency.js';
 import type { ServiceDeps } from './deps.js';
 import { createWorkspaceService } from './workspaces.js';
 
@@ -12,6 +13,7 @@ export function createServices(deps: ServiceDeps) {
     workspaces: createWorkspaceService(deps),
     keys: createApiKeyService(deps),
     contacts: createContactService(deps),
+    idempotency: createIdempotencyService(deps),
   };
 }
 

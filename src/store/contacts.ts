@@ -4,15 +4,15 @@ import type { Tx } from './db.js';
 import type { ContactRow } from './schema.js';
 
 export async function getContact(db: Tx, workspaceId: string, id: string): Promise<ContactRow | undefined> {
-  return db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst() as Promise<ContactRow | undefined>;
+  return db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
 }
 
 export async function findByEmail(db: Tx, workspaceId: string, emailLower: string): Promise<ContactRow | undefined> {
-  return db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('email_lower', '=', emailLower).executeTakeFirst() as Promise<ContactRow | undefined>;
+  return db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('email_lower', '=', emailLower).executeTakeFirst();
 }
 
 export async function findByPhone(db: Tx, workspaceId: string, phone: string): Promise<ContactRow | undefined> {
-  return db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('phone', '=', phone).executeTakeFirst() as Promise<ContactRow | undefined>;
+  return db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('phone', '=', phone).executeTakeFirst();
 }
 
 /** Existing contacts holding any of these emails (lowercased) or phones: one query for a whole batch. */
@@ -34,7 +34,7 @@ type NewContact = Omit<ContactRow, never>;
 export async function insertContacts(db: Tx, rows: NewContact[]): Promise<void> {
   // Chunks keep the statement under SQLite's bound-variable limit (27 columns x 300 rows).
   for (let i = 0; i < rows.length; i += 300) {
-    await db.insertInto('contacts').values(rows.slice(i, i + 300) as never).execute();
+    await db.insertInto('contacts').values(rows.slice(i, i + 300)).execute();
   }
 }
 

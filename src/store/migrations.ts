@@ -222,6 +222,6 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Pr
   if (dialect === 'postgres') await sql`CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public`.execute(db);
   const migrator = new Migrator({ db, provider: new SqlMigrations(dialect) });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new Error('migration failed');
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

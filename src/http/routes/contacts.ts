@@ -6,7 +6,7 @@ import { grants } from '../../domain/access.js';
 import type { ContactService } from '../../services/contacts.js';
 import { principalOf } from '../auth.js';
 import {
-  BatchRequest, BatchResponse, Contact, ContactCreate, ContactPatch, CountQuery, errors, IdParams, ListQuery, pageOf,
+  BatchRequest, BatchResponse, ContactCreate, ContactPatch, CountQuery, errors, IdParams, ListQuery, pageOf,
 } from '../schemas.js';
 
 const tags = ['Contacts'];
