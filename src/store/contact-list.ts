@@ -141,38 +141,41 @@ export interface ListPage {
   hasMore: boolean;
 }
 
+type Phase = 'keyed' | 'nulls';
+
+/** One run of a page: rows with a sort key after the cursor, or the trailing rows without one. */
+function pageQuery(db: Tx, workspaceId: string, filter: ContactFilter, sort: Sort, search: Where | null, phase: Phase, after: Cursor | null, take: number) {
+  const column = `c.${SORT_COLUMN[sort.field]}` as const;
+  const cmp = sort.dir === 'asc' ? '>' : '<';
+  let query = db.selectFrom('contacts as c').selectAll('c').where(filterWhere(workspaceId, filter));
+  if (search) query = query.where(search);
+  if (phase === 'keyed') {
+    if (NULLABLE.has(sort.field)) query = query.where(column, 'is not', null);
+    if (after) query = query.where(sql<SqlBool>`(${sql.ref(column)}, c.id) ${sql.raw(cmp)} (${after.key}, ${after.id})`);
+    query = query.orderBy(column, sort.dir).orderBy('c.id', sort.dir);
+  } else {
+    query = query.where(column, 'is', null);
+    if (after) query = query.where('c.id', cmp, after.id);
+    query = query.orderBy('c.id', sort.dir);
+  }
+  return query.limit(take);
+}
+
 export async function listContacts(
   db: Tx, dialect: Dialect, workspaceId: string, filter: ContactFilter, sort: Sort, cursor: Cursor | null, limit: number,
 ): Promise<ListPage> {
   const plan = await planSearch(db, dialect, workspaceId, filter.q);
   if (plan.kind === 'candidates' && plan.seqs.length === 0) return { rows: [], hasMore: false };
-  const base = filterWhere(workspaceId, filter);
   const search = planWhere(plan);
-  const column = `c.${SORT_COLUMN[sort.field]}` as const;
-  const cmp = sort.dir === 'asc' ? '>' : '<';
-  const nullable = NULLABLE.has(sort.field);
-
-  const run = (phase: 'keyed' | 'nulls', after: Cursor | null, take: number) => {
-    let query = db.selectFrom('contacts as c').selectAll('c').where(base);
-    if (search) query = query.where(search);
-    if (phase === 'keyed') {
-      if (nullable) query = query.where(column, 'is not', null);
-      if (after) query = query.where(sql<SqlBool>`(${sql.ref(column)}, c.id) ${sql.raw(cmp)} (${after.key}, ${after.id})`);
-      query = query.orderBy(column, sort.dir).orderBy('c.id', sort.dir);
-    } else {
-      query = query.where(column, 'is', null);
-      if (after) query = query.where('c.id', cmp, after.id);
-      query = query.orderBy('c.id', sort.dir);
-    }
-    return query.limit(take).execute() as Promise<ContactRow[]>;
-  };
+  const run = (phase: Phase, after: Cursor | null, take: number) =>
+    pageQuery(db, workspaceId, filter, sort, search, phase, after, take).execute() as Promise<ContactRow[]>;
 
   let rows: ContactRow[];
   if (cursor && cursor.key === null) {
     rows = await run('nulls', cursor, limit + 1);
   } else {
     rows = await run('keyed', cursor, limit + 1);
-    if (nullable && rows.length <= limit) rows = rows.concat(await run('nulls', null, limit + 1 - rows.length));
+    if (NULLABLE.has(sort.field) && rows.length <= limit) rows = rows.concat(await run('nulls', null, limit + 1 - rows.length));
   }
   return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
 }
@@ -200,12 +203,23 @@ export async function countContacts(db: Tx, dialect: Dialect, workspaceId: strin
   return Number(row.n);
 }
 
-/** The SQL of the list's hot queries, for the committed snapshots under docs/sql/. */
-export function compileListSql(db: Tx, dialect: Dialect, filter: ContactFilter, sort: Sort, withCursor: boolean): string {
-  const column = `c.${SORT_COLUMN[sort.field]}` as const;
-  let query = db.selectFrom('contacts as c').selectAll('c').where(filterWhere('wsp_x', filter));
-  if (filter.q) query = query.where(searchWhere(dialect, filter.q));
-  if (NULLABLE.has(sort.field)) query = query.where(column, 'is not', null);
-  if (withCursor) query = query.where(sql<SqlBool>`(${sql.ref(column)}, c.id) ${sql.raw(sort.dir === 'asc' ? '>' : '<')} (${'k'}, ${'id'})`);
-  return query.orderBy(column, sort.dir).orderBy('c.id', sort.dir).limit(51).compile().sql;
+/**
+ * The SQL of the list's hot queries, compiled by the same code that runs them, for the snapshots under
+ * docs/sql/ (a test fails when they go stale, so a review sees every change of shape).
+ */
+export function hotQueries(db: Tx, dialect: Dialect, filters: Record<string, ContactFilter>, sorts: Record<string, Sort>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const after: Cursor = { sort: '', key: 'k', id: 'ctc_x' };
+  for (const [name, filter] of Object.entries(filters)) {
+    const sort = sorts[name] ?? { field: 'last_seen', dir: 'desc' };
+    const walk = filter.q ? searchWhere(dialect, filter.q) : null;
+    out[`${name} (first page)`] = pageQuery(db, 'wsp_x', filter, sort, walk, 'keyed', null, 51).compile().sql;
+    out[`${name} (after a cursor)`] = pageQuery(db, 'wsp_x', filter, sort, walk, 'keyed', after, 51).compile().sql;
+    if (NULLABLE.has(sort.field)) out[`${name} (rows without the sort key)`] = pageQuery(db, 'wsp_x', filter, sort, walk, 'nulls', after, 51).compile().sql;
+    if (filter.q && dialect === 'sqlite') {
+      out[`${name} (full-text probe)`] = `SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ? LIMIT ?  -- ${ftsQuery(filter.q)}`;
+      out[`${name} (rare term: candidates)`] = pageQuery(db, 'wsp_x', filter, sort, planWhere({ kind: 'candidates', seqs: [1, 2] }), 'keyed', null, 51).compile().sql;
+    }
+  }
+  return out;
 }
