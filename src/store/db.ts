@@ -44,7 +44,8 @@ function openSqlite(file: string, synchronous: 'FULL' | 'NORMAL'): Store {
   handle.pragma('cache_size = -32000');
   handle.pragma('temp_store = MEMORY');
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: handle }) });
-  const group = new GroupCommit(db);
+  const totalChanges = handle.prepare('SELECT total_changes() AS n').pluck();
+  const group = new GroupCommit(db, () => totalChanges.get() as number);
   let closed = false;
   return {
     dialect: 'sqlite',
@@ -88,16 +89,25 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+class GroupPoisoned extends Error {}
+
 /**
- * Group commit: units of work that arrive while one commit is running are run together in the next
- * transaction, each inside a savepoint, so one failing unit rolls back alone. A unit is answered only
- * after the commit that holds it, so no caller hears "done" for a write that could still be lost.
+ * Group commit: units of work that arrive while one commit is running run together in the next
+ * transaction, one after another, so one fsync serves them all. A unit is answered only after the
+ * commit that holds it, so no caller hears "done" for a write that could still be lost.
+ *
+ * Units are not wrapped in savepoints: FTS5 flushes its pending index at every savepoint, which made
+ * each unit write its own index segment. Instead, a unit that fails having changed no row (a 404, a
+ * 409, a 422: the checks come before the writes) simply fails alone; one that fails after writing
+ * rolls the group back, and every unit of that group then runs again in a transaction of its own.
  */
 class GroupCommit {
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
 
-  constructor(private readonly db: Db, private readonly maxGroup = 200) {}
+  constructor(private readonly db: Db, private readonly changes: () => number, private readonly maxGroup = 200) {}
 
   run<T>(fn: (trx: Tx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -115,38 +125,34 @@ class GroupCommit {
     await new Promise((r) => setImmediate(r));
     while (this.queue.length) {
       const group = this.queue.splice(0, this.maxGroup);
-      await this.commit(group);
+      try {
+        await this.commit(group);
+      } catch (error) {
+        if (!(error instanceof GroupPoisoned)) {
+          group.forEach((item) => item.reject(error));
+          continue;
+        }
+        for (const item of group) await this.commit([item]).catch((e: unknown) => item.reject(e));
+      }
     }
     this.running = null;
   }
 
+  /** Commits the group; rejects (so nothing of it is written) when a unit cannot fail alone. */
   private async commit(group: Pending[]): Promise<void> {
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
-    try {
-      await this.db.transaction().execute(async (trx) => {
-        for (const item of group) {
-          if (group.length === 1) {
-            // Alone in its group: an error rolls the transaction back as it would without grouping.
-            outcomes.push({ ok: true, value: await item.fn(trx) });
-            continue;
-          }
-          await sql`SAVEPOINT unit`.execute(trx);
-          try {
-            const value = await item.fn(trx);
-            await sql`RELEASE unit`.execute(trx);
-            outcomes.push({ ok: true, value });
-          } catch (error) {
-            await sql`ROLLBACK TO unit`.execute(trx);
-            await sql`RELEASE unit`.execute(trx);
-            outcomes.push({ ok: false, error });
-          }
+    const outcomes: Outcome[] = [];
+    await this.db.transaction().execute(async (trx) => {
+      for (const item of group) {
+        const before = this.changes();
+        try {
+          outcomes.push({ ok: true, value: await item.fn(trx) });
+        } catch (error) {
+          if (group.length === 1) throw error;
+          if (this.changes() !== before) throw new GroupPoisoned();
+          outcomes.push({ ok: false, error });
         }
-      });
-    } catch (error) {
-      // The commit itself failed (or the lone unit threw): nothing in this group was written.
-      group.forEach((item) => item.reject(error));
-      return;
-    }
+      }
+    });
     group.forEach((item, i) => {
       const o = outcomes[i]!;
       if (o.ok) item.resolve(o.value);
@@ -154,7 +160,6 @@ class GroupCommit {
     });
   }
 }
-
 /** A unique index refused the write (two writers raced for the same email or phone). */
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
