@@ -129,7 +129,10 @@ export const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const CountQuery = Type.Object(ListFilterQuery, { additionalProperties: false });
+export const CountQuery = Type.Object(
+  { ...ListFilterQuery, sort: Str('Accepted as on the list (checked, does not change the count)') },
+  { additionalProperties: false },
+);
 export const PageQuery = Type.Object({ limit: Str('1..200, default 50'), cursor: Str('next_cursor of the previous page') }, { additionalProperties: false });
 
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });

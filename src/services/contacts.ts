@@ -397,9 +397,11 @@ export function createContactService({ store, clock }: ServiceDeps) {
       return { data: page.rows.map(presentContact), has_more: page.hasMore, next_cursor: next ? encodeCursor(next) : null };
     },
 
-    async count(p: Principal, params: FilterInput): Promise<number> {
+    async count(p: Principal, params: FilterInput & { sort?: unknown }): Promise<number> {
       const ws = await workspace(p.workspaceId);
-      return countContacts(store.db, store.dialect, ws.id, parseFilter(params, { timezone: ws.timezone, now: clock.now() }));
+      const { sort, ...filterParams } = params;
+      parseSort(sort);
+      return countContacts(store.db, store.dialect, ws.id, parseFilter(filterParams, { timezone: ws.timezone, now: clock.now() }));
     },
 
     async tags(p: Principal, prefix: string | null, limit: number) {
