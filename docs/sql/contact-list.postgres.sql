@@ -37,10 +37,10 @@ select "c".* from "contacts" as "c" where ("c"."workspace_id" = $1 and "c"."arch
 select "c".* from "contacts" as "c" where ("c"."workspace_id" = $1 and "c"."archived" = $2) and ((coalesce(c.name_key, '') || chr(1) || coalesce(c.email_key, '')) LIKE $3 or ("c"."id" >= $4 and "c"."id" < $5)) and ("c"."last_seen", c.id) < ($6, $7) order by "c"."last_seen" desc, "c"."id" desc limit $8;
 
 -- tag and stage (first page)
-select "c".* from "contacts" as "c" where ("c"."workspace_id" = $1 and "c"."archived" = $2 and "c"."lifecycle_stage" in ($3, $4) and exists (select 1 as "one" from "contact_tags" as "t" where "t"."contact_id" = "c"."id" and "t"."tag" = $5) and exists (select 1 as "one" from "contact_tags" as "t" where "t"."contact_id" = "c"."id" and "t"."tag" = $6)) order by "c"."last_seen" desc, "c"."id" desc limit $7;
+select "c".* from "contacts" as "c" where ("c"."workspace_id" = $1 and "c"."archived" = $2 and "c"."lifecycle_stage" in ($3, $4) and exists (select 1 as "one" from "contact_tags" as "t" where "t"."workspace_id" = $5 and "t"."tag" = $6 and "t"."contact_id" = "c"."id") and exists (select 1 as "one" from "contact_tags" as "t" where "t"."workspace_id" = $7 and "t"."tag" = $8 and "t"."contact_id" = "c"."id")) order by "c"."last_seen" desc, "c"."id" desc limit $9;
 
 -- tag and stage (after a cursor)
-select "c".* from "contacts" as "c" where ("c"."workspace_id" = $1 and "c"."archived" = $2 and "c"."lifecycle_stage" in ($3, $4) and exists (select 1 as "one" from "contact_tags" as "t" where "t"."contact_id" = "c"."id" and "t"."tag" = $5) and exists (select 1 as "one" from "contact_tags" as "t" where "t"."contact_id" = "c"."id" and "t"."tag" = $6)) and ("c"."last_seen", c.id) < ($7, $8) order by "c"."last_seen" desc, "c"."id" desc limit $9;
+select "c".* from "contacts" as "c" where ("c"."workspace_id" = $1 and "c"."archived" = $2 and "c"."lifecycle_stage" in ($3, $4) and exists (select 1 as "one" from "contact_tags" as "t" where "t"."workspace_id" = $5 and "t"."tag" = $6 and "t"."contact_id" = "c"."id") and exists (select 1 as "one" from "contact_tags" as "t" where "t"."workspace_id" = $7 and "t"."tag" = $8 and "t"."contact_id" = "c"."id")) and ("c"."last_seen", c.id) < ($9, $10) order by "c"."last_seen" desc, "c"."id" desc limit $11;
 
 -- sort by name (first page)
 select "c".* from "contacts" as "c" where ("c"."workspace_id" = $1 and "c"."archived" = $2) and "c"."name_key" is not null order by "c"."name_key" asc, "c"."id" asc limit $3;

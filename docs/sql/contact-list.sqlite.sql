@@ -61,10 +61,10 @@ SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ? LIMIT ?  -- {name emai
 select "c".* from "contacts" as "c" where ("c"."workspace_id" = ? and "c"."archived" = ?) and c.seq IN (SELECT value FROM json_each(?)) order by "c"."last_seen" desc, "c"."id" desc limit ?;
 
 -- tag and stage (first page)
-select "c".* from "contacts" as "c" where ("c"."workspace_id" = ? and "c"."archived" = ? and "c"."lifecycle_stage" in (?, ?) and exists (select 1 as "one" from "contact_tags" as "t" where "t"."contact_id" = "c"."id" and "t"."tag" = ?) and exists (select 1 as "one" from "contact_tags" as "t" where "t"."contact_id" = "c"."id" and "t"."tag" = ?)) order by "c"."last_seen" desc, "c"."id" desc limit ?;
+select "c".* from "contacts" as "c" where ("c"."workspace_id" = ? and "c"."archived" = ? and "c"."lifecycle_stage" in (?, ?) and exists (select 1 as "one" from "contact_tags" as "t" where "t"."workspace_id" = ? and "t"."tag" = ? and "t"."contact_id" = "c"."id") and exists (select 1 as "one" from "contact_tags" as "t" where "t"."workspace_id" = ? and "t"."tag" = ? and "t"."contact_id" = "c"."id")) order by "c"."last_seen" desc, "c"."id" desc limit ?;
 
 -- tag and stage (after a cursor)
-select "c".* from "contacts" as "c" where ("c"."workspace_id" = ? and "c"."archived" = ? and "c"."lifecycle_stage" in (?, ?) and exists (select 1 as "one" from "contact_tags" as "t" where "t"."contact_id" = "c"."id" and "t"."tag" = ?) and exists (select 1 as "one" from "contact_tags" as "t" where "t"."contact_id" = "c"."id" and "t"."tag" = ?)) and ("c"."last_seen", c.id) < (?, ?) order by "c"."last_seen" desc, "c"."id" desc limit ?;
+select "c".* from "contacts" as "c" where ("c"."workspace_id" = ? and "c"."archived" = ? and "c"."lifecycle_stage" in (?, ?) and exists (select 1 as "one" from "contact_tags" as "t" where "t"."workspace_id" = ? and "t"."tag" = ? and "t"."contact_id" = "c"."id") and exists (select 1 as "one" from "contact_tags" as "t" where "t"."workspace_id" = ? and "t"."tag" = ? and "t"."contact_id" = "c"."id")) and ("c"."last_seen", c.id) < (?, ?) order by "c"."last_seen" desc, "c"."id" desc limit ?;
 
 -- sort by name (first page)
 select "c".* from "contacts" as "c" where ("c"."workspace_id" = ? and "c"."archived" = ?) and "c"."name_key" is not null order by "c"."name_key" asc, "c"."id" asc limit ?;

@@ -26,12 +26,12 @@ export function parseTimestamp(value: string): number | null {
   return Math.floor(ms);
 }
 
-export function isValidTimeZone(tz: string): boolean {
+/** The canonical IANA name of a time zone ("europe/berlin" gives "Europe/Berlin"), or null. */
+export function canonicalTimeZone(tz: string): string | null {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return null;
   }
 }
 

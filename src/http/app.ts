@@ -12,7 +12,7 @@ import { installIdempotency } from './idempotency.js';
 import { contactActivityRoutes } from './routes/contact-activity.js';
 import { contactRoutes } from './routes/contacts.js';
 import { workspaceRoutes } from './routes/workspace.js';
-import { Contact, Problem } from './schemas.js';
+import { Contact, Problem, problemResponse } from './schemas.js';
 
 export interface AppOptions {
   logger: FastifyBaseLogger;
@@ -83,7 +83,7 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
 
   app.get('/healthz', { schema: { tags: ['Operations'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
     async () => ({ status: 'ok' as const }));
-  app.get('/readyz', { schema: { tags: ['Operations'], summary: 'The database answers', response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: Type.Ref('Problem') } } },
+  app.get('/readyz', { schema: { tags: ['Operations'], summary: 'The database answers', response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: problemResponse } } },
     async (_request, reply) => {
       try {
         await sql`SELECT 1`.execute(services.deps.store.db);

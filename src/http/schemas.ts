@@ -165,7 +165,10 @@ export const ApiKey = Type.Object({
   last_used_at: Nullable(Timestamp),
 });
 
-export const ApiKeyCreated = Type.Composite([ApiKey, Type.Object({ key: Nullable(Type.String({ description: 'The secret, shown only in this answer' })) })]);
+export const ApiKeyCreated = Type.Composite([ApiKey, Type.Object({
+  key: Nullable(Type.String({ description: 'The secret, shown only in this answer (null in an Idempotency-Key replay)' })),
+  secret_shown: Type.Optional(Type.String({ description: 'In an Idempotency-Key replay: the secret was shown in the first answer' })),
+})]);
 
 export const Workspace = Type.Object({
   id: Type.String(),
@@ -198,9 +201,11 @@ export const WorkspacePatch = Type.Object(
   { additionalProperties: false },
 );
 
+export const problemResponse = { description: 'Problem details (RFC 9457)', content: { 'application/problem+json': { schema: Type.Ref('Problem') } } };
+
 /** Standard error answers, so the OpenAPI document lists every status a route can give. */
 export function errors(...codes: number[]) {
   const out: Record<number, unknown> = {};
-  for (const c of [400, 401, 403, 404, 405, 413, 415, 422, 429, ...codes]) out[c] = Type.Ref('Problem');
+  for (const c of [400, 401, 403, 404, 405, 413, 415, 422, 429, ...codes]) out[c] = problemResponse;
   return out;
 }

@@ -308,6 +308,7 @@ export function createContactService({ store, clock }: ServiceDeps) {
       });
 
       const run = async (trx: Tx) => {
+        await contacts.serialiseWorkspaceBatches(trx, store.dialect, ws.id);
         const emails = [...new Set(prepared.flatMap((x) => (x.fields.email ? [x.fields.email.toLowerCase()] : [])))];
         const phones = [...new Set(prepared.flatMap((x) => (x.fields.phone ? [x.fields.phone] : [])))];
         const existing = await contacts.findByIdentities(trx, ws.id, emails, phones);
@@ -372,14 +373,15 @@ export function createContactService({ store, clock }: ServiceDeps) {
         await events.appendEvents(trx, evts);
       };
 
-      try {
-        await store.transaction(run);
-      } catch (error) {
-        // Another writer took an email or phone between our read and our insert: read again and redo.
-        if (!isUniqueViolation(error)) throw error;
-        await store.transaction(run);
+      // A single create may take an email or phone between our read and our insert: read again and redo.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await store.transaction(run);
+          return results;
+        } catch (error) {
+          if (!isUniqueViolation(error) || attempt >= 5) throw error;
+        }
       }
-      return results;
     },
 
     async list(p: Principal, params: FilterInput & { sort?: unknown; limit?: unknown; cursor?: unknown }): Promise<Page<ContactView>> {

@@ -4,7 +4,7 @@ import { PLANS, type Plan } from '../config.js';
 import { Invalid, NotFound, type FieldError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { PLAN_LIMITS, type PlanLimits } from '../domain/plans.js';
-import { isValidTimeZone } from '../domain/time.js';
+import { canonicalTimeZone } from '../domain/time.js';
 import type { Tx } from '../store/db.js';
 import type { WorkspaceRow } from '../store/schema.js';
 import * as workspaces from '../store/workspaces.js';
@@ -140,8 +140,9 @@ export function createWorkspaceService({ store, clock, defaultPlan }: ServiceDep
       }
       if (patch.timezone !== undefined) {
         const tz = patch.timezone.trim();
-        if (!tz || tz.length > 64 || !isValidTimeZone(tz)) errors.push({ field: 'timezone', message: 'must be an IANA time zone name such as Europe/Berlin' });
-        else changes.timezone = tz;
+        const canonical = tz && tz.length <= 64 ? canonicalTimeZone(tz) : null;
+        if (!canonical) errors.push({ field: 'timezone', message: 'must be an IANA time zone name such as Europe/Berlin' });
+        else changes.timezone = canonical;
       }
       if (errors.length) throw new Invalid(errors);
       await this.get(id);

@@ -58,7 +58,7 @@ function filterWhere(workspaceId: string, f: ContactFilter): Where {
       and.push(
         eb.exists(
           eb.selectFrom('contact_tags as t').select(sql.lit(1).as('one'))
-            .whereRef('t.contact_id', '=', 'c.id').where('t.tag', '=', tag),
+            .where('t.workspace_id', '=', workspaceId).where('t.tag', '=', tag).whereRef('t.contact_id', '=', 'c.id'),
         ),
       );
     }

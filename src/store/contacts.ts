@@ -1,7 +1,16 @@
 // Contact rows and their tags. Every function takes the workspace first and runs inside whatever
 // transaction it is handed.
-import type { Tx } from './db.js';
+import { sql } from 'kysely';
+import type { Dialect, Tx } from './db.js';
 import type { ContactRow } from './schema.js';
+
+/**
+ * Batches of one workspace write one after another on PostgreSQL (a transaction-scoped advisory lock),
+ * so two batches holding the same new email never deadlock or race; SQLite has one writer anyway.
+ */
+export async function serialiseWorkspaceBatches(db: Tx, dialect: Dialect, workspaceId: string): Promise<void> {
+  if (dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtextextended(${'batch:' + workspaceId}, 0))`.execute(db);
+}
 
 export async function getContact(db: Tx, workspaceId: string, id: string): Promise<ContactRow | undefined> {
   return db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();

@@ -74,13 +74,28 @@ function openPostgres(database: Extract<Config['database'], { kind: 'postgres' }
     dialect: 'postgres',
     db,
     sqlite: null,
-    transaction: (fn) => db.transaction().execute(fn),
+    transaction: (fn) => withRetry(() => db.transaction().execute(fn)),
     async migrate() {
       if (database.schema) await sql.raw(`CREATE SCHEMA IF NOT EXISTS ${database.schema}`).execute(db);
       return migrateToLatest(db as Kysely<unknown>, 'postgres');
     },
     close: () => db.destroy(),
   };
+}
+
+const RETRYABLE = new Set(['40P01', '40001']); // deadlock_detected, serialization_failure
+
+/** PostgreSQL may abort one of two transactions that wait on each other; running it again is safe. */
+async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (attempt >= 5 || typeof code !== 'string' || !RETRYABLE.has(code)) throw error;
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+    }
+  }
 }
 
 interface Pending {
