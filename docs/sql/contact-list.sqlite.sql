@@ -9,6 +9,9 @@ select "c".* from "contacts" as "c" where ("c"."workspace_id" = ? and "c"."archi
 -- combined filter (first page)
 select "c".* from "contacts" as "c" where ("c"."workspace_id" = ? and "c"."archived" = ? and "c"."source" = ? and "c"."first_seen" >= ? and "c"."first_seen" <= ? and "c"."conversation_count" >= ? and "c"."email" is not null) order by "c"."last_seen" desc, "c"."id" desc limit ?;
 
+-- combined filter (broad ranges: walk the sort index)
+select "c".* from "contacts" as "c" where ("c"."workspace_id" = ? and "c"."archived" = ? and "c"."source" = ? and +"c"."first_seen" >= ? and +"c"."first_seen" <= ? and +"c"."conversation_count" >= ? and "c"."email" is not null) order by "c"."last_seen" desc, "c"."id" desc limit ?;
+
 -- combined filter (after a cursor)
 select "c".* from "contacts" as "c" where ("c"."workspace_id" = ? and "c"."archived" = ? and "c"."source" = ? and "c"."first_seen" >= ? and "c"."first_seen" <= ? and "c"."conversation_count" >= ? and "c"."email" is not null) and ("c"."last_seen", c.id) < (?, ?) order by "c"."last_seen" desc, "c"."id" desc limit ?;
 

@@ -39,18 +39,31 @@ function likeEscape(value: string): string {
   return value.replace(/[\\%_]/g, (c) => '\\' + c);
 }
 
-/** The filters other than search, as one AND. */
-function filterWhere(workspaceId: string, f: ContactFilter): Where {
+type RangeColumn = 'created_at' | 'first_seen' | 'last_seen' | 'conversation_count';
+
+function ranges(f: ContactFilter): Array<[RangeColumn, number | undefined, number | undefined]> {
+  return ([
+    ['created_at', f.created.from, f.created.to],
+    ['first_seen', f.firstSeen.from, f.firstSeen.to],
+    ['last_seen', f.lastSeen.from, f.lastSeen.to],
+    ['conversation_count', f.conversationCountMin ?? undefined, f.conversationCountMax ?? undefined],
+  ] as Array<[RangeColumn, number | undefined, number | undefined]>).filter(([, from, to]) => from !== undefined || to !== undefined);
+}
+
+/**
+ * The filters other than search, as one AND. Range columns in `scanOnly` are written `+c.col`, which
+ * SQLite cannot answer from an index: it then walks the sort index and tests them on each row.
+ */
+function filterWhere(workspaceId: string, f: ContactFilter, scanOnly: ReadonlySet<RangeColumn> = new Set()): Where {
   return (eb) => {
     const and: Expression<SqlBool>[] = [eb('c.workspace_id', '=', workspaceId)];
     if (f.archived !== 'all') and.push(eb('c.archived', '=', f.archived === 'true' ? 1 : 0));
     if (f.sources) and.push(f.sources.length === 1 ? eb('c.source', '=', f.sources[0]!) : eb('c.source', 'in', f.sources));
-    for (const [col, r] of [['c.created_at', f.created], ['c.first_seen', f.firstSeen], ['c.last_seen', f.lastSeen]] as const) {
-      if (r.from !== undefined) and.push(eb(col, '>=', r.from));
-      if (r.to !== undefined) and.push(eb(col, '<=', r.to));
+    for (const [col, from, to] of ranges(f)) {
+      const ref = scanOnly.has(col) ? sql<number>`+${sql.ref(`c.${col}`)}` : sql.ref<number>(`c.${col}`);
+      if (from !== undefined) and.push(eb(ref, '>=', from));
+      if (to !== undefined) and.push(eb(ref, '<=', to));
     }
-    if (f.conversationCountMin !== null) and.push(eb('c.conversation_count', '>=', f.conversationCountMin));
-    if (f.conversationCountMax !== null) and.push(eb('c.conversation_count', '<=', f.conversationCountMax));
     if (f.hasEmail !== null) and.push(eb('c.email', f.hasEmail ? 'is not' : 'is', null));
     if (f.hasPhone !== null) and.push(eb('c.phone', f.hasPhone ? 'is not' : 'is', null));
     if (f.stages) and.push(eb('c.lifecycle_stage', 'in', f.stages));
@@ -107,6 +120,26 @@ export function ftsQuery(q: SearchTerm): string | null {
   return parts.join(' OR ');
 }
 
+/** How many rows a range must hold before walking the sort index beats reading the range and sorting. */
+export const BROAD_RANGE = 2000;
+
+/**
+ * SQLite picks a range filter's index whenever it can, then sorts every row in the range: right for a
+ * day, ruinous for six months. Each range is probed (at most BROAD_RANGE index entries); broad ones are
+ * left to the walk of the sort index.
+ */
+async function broadRanges(db: Tx, dialect: Dialect, workspaceId: string, f: ContactFilter, sort: Sort): Promise<Set<RangeColumn>> {
+  const broad = new Set<RangeColumn>();
+  if (dialect !== 'sqlite') return broad;
+  for (const [col, from, to] of ranges(f)) {
+    if (col === SORT_COLUMN[sort.field]) continue;
+    const probe = await sql<{ n: number }>`SELECT count(*) AS n FROM (SELECT 1 FROM contacts WHERE workspace_id = ${workspaceId}
+      AND ${sql.ref(col)} >= ${from ?? Number.MIN_SAFE_INTEGER} AND ${sql.ref(col)} <= ${to ?? Number.MAX_SAFE_INTEGER} LIMIT ${BROAD_RANGE})`.execute(db);
+    if (Number(probe.rows[0]?.n ?? 0) >= BROAD_RANGE) broad.add(col);
+  }
+  return broad;
+}
+
 type SearchPlan = { kind: 'none' } | { kind: 'walk'; where: Where } | { kind: 'candidates'; seqs: number[] };
 
 /** Picks how to search (see the top of this file). */
@@ -121,7 +154,8 @@ async function planSearch(db: Tx, dialect: Dialect, workspaceId: string, q: Sear
   const seqs = found.map((r) => r.rowid);
   if (q.idPrefix) {
     const byId = await sql<{ seq: number }>`SELECT seq FROM contacts WHERE workspace_id = ${workspaceId}
-      AND id >= ${q.idPrefix} AND id < ${q.idPrefix + '~'} LIMIT ${SEARCH_CANDIDATES}`.execute(db);
+      AND id >= ${q.idPrefix} AND id < ${q.idPrefix + '~'} LIMIT ${SEARCH_CANDIDATES + 1}`.execute(db);
+    if (byId.rows.length > SEARCH_CANDIDATES) return { kind: 'walk', where: searchWhere(dialect, q) };
     seqs.push(...byId.rows.map((r) => r.seq));
   }
   return { kind: 'candidates', seqs };
@@ -144,10 +178,13 @@ export interface ListPage {
 type Phase = 'keyed' | 'nulls';
 
 /** One run of a page: rows with a sort key after the cursor, or the trailing rows without one. */
-function pageQuery(db: Tx, workspaceId: string, filter: ContactFilter, sort: Sort, search: Where | null, phase: Phase, after: Cursor | null, take: number) {
+function pageQuery(
+  db: Tx, workspaceId: string, filter: ContactFilter, sort: Sort, search: Where | null, phase: Phase, after: Cursor | null, take: number,
+  scanOnly: ReadonlySet<RangeColumn> = new Set(),
+) {
   const column = `c.${SORT_COLUMN[sort.field]}` as const;
   const cmp = sort.dir === 'asc' ? '>' : '<';
-  let query = db.selectFrom('contacts as c').selectAll('c').where(filterWhere(workspaceId, filter));
+  let query = db.selectFrom('contacts as c').selectAll('c').where(filterWhere(workspaceId, filter, scanOnly));
   if (search) query = query.where(search);
   if (phase === 'keyed') {
     if (NULLABLE.has(sort.field)) query = query.where(column, 'is not', null);
@@ -167,8 +204,9 @@ export async function listContacts(
   const plan = await planSearch(db, dialect, workspaceId, filter.q);
   if (plan.kind === 'candidates' && plan.seqs.length === 0) return { rows: [], hasMore: false };
   const search = planWhere(plan);
+  const scanOnly = plan.kind === 'candidates' ? new Set<RangeColumn>() : await broadRanges(db, dialect, workspaceId, filter, sort);
   const run = (phase: Phase, after: Cursor | null, take: number) =>
-    pageQuery(db, workspaceId, filter, sort, search, phase, after, take).execute() as Promise<ContactRow[]>;
+    pageQuery(db, workspaceId, filter, sort, search, phase, after, take, scanOnly).execute() as Promise<ContactRow[]>;
 
   let rows: ContactRow[];
   if (cursor && cursor.key === null) {
@@ -214,6 +252,9 @@ export function hotQueries(db: Tx, dialect: Dialect, filters: Record<string, Con
     const sort = sorts[name] ?? { field: 'last_seen', dir: 'desc' };
     const walk = filter.q ? searchWhere(dialect, filter.q) : null;
     out[`${name} (first page)`] = pageQuery(db, 'wsp_x', filter, sort, walk, 'keyed', null, 51).compile().sql;
+    if (dialect === 'sqlite' && ranges(filter).length) {
+      out[`${name} (broad ranges: walk the sort index)`] = pageQuery(db, 'wsp_x', filter, sort, walk, 'keyed', null, 51, new Set(ranges(filter).map(([c]) => c))).compile().sql;
+    }
     out[`${name} (after a cursor)`] = pageQuery(db, 'wsp_x', filter, sort, walk, 'keyed', after, 51).compile().sql;
     if (NULLABLE.has(sort.field)) out[`${name} (rows without the sort key)`] = pageQuery(db, 'wsp_x', filter, sort, walk, 'nulls', after, 51).compile().sql;
     if (filter.q && dialect === 'sqlite') {
