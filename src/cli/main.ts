@@ -56,7 +56,7 @@ async function serve(config: Config): Promise<number> {
     const stop = () => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
-      server.close().then(resolve, (err: unknown) => {
+      server.close(1000).then(resolve, (err: unknown) => {
         process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
         resolve();
       });

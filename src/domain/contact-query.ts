@@ -219,6 +219,11 @@ export interface Cursor {
   id: string;
 }
 
+/** What an id may look like inside a cursor: printable ASCII, bounded. */
+export function isIdText(value: string): boolean {
+  return /^[\x21-\x7e]{1,64}$/.test(value);
+}
+
 export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify([c.sort, c.key, c.id])).toString('base64url');
 }
@@ -234,8 +239,9 @@ export function decodeCursor(value: unknown, sort: Sort): Cursor | null {
     throw bad();
   }
   const sortName = (sort.dir === 'desc' ? '-' : '') + sort.field;
-  if (!Array.isArray(parsed) || parsed.length !== 3 || parsed[0] !== sortName || typeof parsed[2] !== 'string') throw bad();
+  if (!Array.isArray(parsed) || parsed.length !== 3 || parsed[0] !== sortName || typeof parsed[2] !== 'string' || !isIdText(parsed[2])) throw bad();
   const key = parsed[1] as unknown;
+  if (typeof key === 'string' && (key.length > 1000 || key.includes('\u0000') || /\p{Cs}/u.test(key))) throw bad();
   const numeric = ['created_at', 'last_seen', 'first_seen', 'conversation_count'].includes(sort.field);
   if (key !== null && (numeric ? typeof key !== 'number' || !Number.isSafeInteger(key) : typeof key !== 'string')) throw bad();
   if (key === null && numeric) throw bad();

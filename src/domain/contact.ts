@@ -184,6 +184,7 @@ export function normaliseContactInput(input: ContactInput, opts: NormaliseOption
 
   if (input.metadata !== undefined) {
     if (input.metadata === null) out.metadata = null;
+    else if (depthOf(input.metadata) > 32) errors.push({ field: 'metadata', message: 'must not be nested more than 32 levels deep' });
     else if (Buffer.byteLength(JSON.stringify(input.metadata)) > LIMITS.metadataBytes) {
       errors.push({ field: 'metadata', message: `must be at most ${LIMITS.metadataBytes} bytes as JSON` });
     } else if (jsonHasNul(input.metadata)) {
@@ -195,6 +196,20 @@ export function normaliseContactInput(input: ContactInput, opts: NormaliseOption
 
   if (errors.length) throw new Invalid(errors);
   return out;
+}
+
+/** Nesting depth, counted without recursion (a hostile document may be thousands deep). */
+function depthOf(root: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[root, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    max = Math.max(max, d + 1);
+    if (max > 64) return max;
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, d + 1]);
+  }
+  return max;
 }
 
 function jsonHasNul(value: unknown): boolean {
@@ -241,7 +256,8 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
     target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
     if (value === null) delete base[key];
-    else base[key] = mergePatch(base[key], value);
+    // defineProperty, not assignment: a key named "__proto__" is data here, never a prototype.
+    else Object.defineProperty(base, key, { value: mergePatch(Object.hasOwn(base, key) ? base[key] : undefined, value), enumerable: true, writable: true, configurable: true });
   }
   return base;
 }

@@ -26,13 +26,23 @@ export function parseTimestamp(value: string): number | null {
   return Math.floor(ms);
 }
 
-/** The canonical IANA name of a time zone ("europe/berlin" gives "Europe/Berlin"), or null. */
+const ZONES = new Map(Intl.supportedValuesOf('timeZone').map((z) => [z.toLowerCase(), z]));
+
+/**
+ * The IANA name of a time zone as the user gave it when it is one ("Asia/Kathmandu" stays, though ICU
+ * calls it Asia/Katmandu), in its proper case when only the case was off ("europe/berlin"); null when
+ * it is no zone at all.
+ */
 export function canonicalTimeZone(tz: string): string | null {
+  let resolved: string;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
   } catch {
     return null;
   }
+  const listed = ZONES.get(tz.toLowerCase());
+  if (listed) return listed;
+  return /^[A-Z]/.test(tz) || tz === 'UTC' ? tz : resolved;
 }
 
 /** Offset of `tz` from UTC, in ms, at the instant `ms`. */
@@ -49,9 +59,22 @@ function zoneOffset(ms: number, tz: string): number {
 /** The instant a calendar day starts in a time zone (DST-aware). */
 export function startOfDay(year: number, month: number, day: number, tz: string): number {
   const guess = Date.UTC(year, month - 1, day);
-  let t = guess - zoneOffset(guess, tz);
-  t = guess - zoneOffset(t, tz); // a second pass settles days where the offset changes
-  return t;
+  const first = guess - zoneOffset(guess, tz);
+  const second = guess - zoneOffset(first, tz);
+  // Around a change of offset one of the two lands on the day before (or the day starts at 01:00 when
+  // midnight is skipped): the earliest instant that falls on the day itself is its start.
+  const onDay = (t: number) => {
+    const [y, m, d] = dateIn(t, tz);
+    return y === year && m === month && d === day;
+  };
+  const found = [first, second].filter(onDay);
+  if (found.length) {
+    let t = Math.min(...found);
+    // Step back while the hour before is still the same day (a candidate that overshot).
+    while (onDay(t - 3_600_000)) t -= 3_600_000;
+    return t;
+  }
+  return Math.max(first, second);
 }
 
 /** The calendar date (y, m, d) of an instant in a time zone. */

@@ -3,12 +3,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { sql } from 'kysely';
 import type { Services } from '../services/container.js';
 import { installAuth } from './auth.js';
 import { installErrorHandling, problem, sendProblem } from './errors.js';
 import { installIdempotency } from './idempotency.js';
+import { installInputGuard } from './input-guard.js';
 import { contactActivityRoutes } from './routes/contact-activity.js';
 import { contactRoutes } from './routes/contacts.js';
 import { workspaceRoutes } from './routes/workspace.js';
@@ -17,9 +18,11 @@ import { Contact, Problem, problemResponse } from './schemas.js';
 export interface AppOptions {
   logger: FastifyBaseLogger;
   trustProxy: boolean | string;
+  /** Set when the server is stopping: answers ask clients to open a new connection elsewhere. */
+  draining?: { value: boolean };
 }
 
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 export async function buildApp(services: Services, opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -27,7 +30,23 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
     trustProxy: opts.trustProxy,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 5 * 1024 * 1024,
-    return503OnClosing: true,
+    // Stopping lets requests that were already sent finish (see server.ts), rather than refusing them.
+    return503OnClosing: false,
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    forceCloseConnections: 'idle',
+    // Errors Fastify meets before a route runs (an undecodable URL, a path segment too long) and
+    // malformed HTTP on the socket are problem documents too.
+    frameworkErrors: (error, _request, reply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void sendProblem(reply, problem(tooLong ? 414 : 400, 'malformed', tooLong ? 'A path segment is too long' : 'The URL could not be read'));
+    },
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (!socket.writable) return;
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = JSON.stringify(problem(status, 'malformed', status === 431 ? 'The request headers are too large' : 'The request could not be read'));
+      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -44,6 +63,7 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');
+    if (opts.draining?.value) reply.header('connection', 'close');
     return payload;
   });
 
@@ -71,6 +91,7 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
 
   installErrorHandling(app);
   installAuth(app, services.keys);
+  installInputGuard(app);
   installIdempotency(app, services.idempotency);
 
   const paths = new Map<string, Set<string>>();
@@ -104,13 +125,12 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
     const missing = METHODS.filter((m) => !methods.has(m));
     if (!missing.length) continue;
     const allow = [...methods].filter((m) => m !== 'HEAD').join(', ');
-    app.route({
-      method: missing, url, schema: { hide: true },
-      handler: async (_request, reply) => {
-        reply.header('allow', allow);
-        return sendProblem(reply, problem(405, 'method-not-allowed', `Allowed: ${allow}`));
-      },
-    });
+    // Answered in onRequest, before the body is read: a 405 whatever the body holds.
+    const refuse = async (_request: unknown, reply: FastifyReply) => {
+      reply.header('allow', allow);
+      return sendProblem(reply, problem(405, 'method-not-allowed', `Allowed: ${allow}`));
+    };
+    app.route({ method: missing, url, schema: { hide: true }, onRequest: refuse, handler: refuse });
   }
   return app;
 }

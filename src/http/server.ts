@@ -9,13 +9,19 @@ import { buildApp } from './app.js';
 export interface RunningServer {
   url: string;
   services: Services;
-  close(): Promise<void>;
+  /**
+   * Stops: for `graceMs` new requests are still served (answered with `Connection: close`), so requests
+   * already on the wire when SIGTERM came are not cut off; then the listener closes, requests in flight
+   * finish, and the database is closed.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function startServer(config: Config, clock: Clock = systemClock): Promise<RunningServer> {
   const services = await openServices(config, clock);
   const logger = pino({ level: config.logLevel, base: undefined });
-  const app = await buildApp(services, { logger, trustProxy: config.trustProxy });
+  const draining = { value: false };
+  const app = await buildApp(services, { logger, trustProxy: config.trustProxy, draining });
   const address = await app.listen({ host: config.host, port: config.port });
   const { store } = services.deps;
 
@@ -31,9 +37,11 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   return {
     url: address,
     services,
-    close() {
+    close(graceMs = 0) {
       closing ??= (async () => {
         clearInterval(sweep);
+        draining.value = true;
+        if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
         await app.close();
         await store.close();
       })();

@@ -5,7 +5,7 @@ import {
   type ContactFields, type ContactInput, derivedStage, LIMITS, mergePatch, normaliseContactInput, searchKeys,
 } from '../domain/contact.js';
 import {
-  type Cursor, decodeCursor, encodeCursor, type FilterInput, parseFilter, parseLimit, parseSort,
+  type Cursor, decodeCursor, encodeCursor, type FilterInput, isIdText, parseFilter, parseLimit, parseSort,
 } from '../domain/contact-query.js';
 import { Conflict, Invalid, NotFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
@@ -432,7 +432,7 @@ export function createContactService({ store, clock }: ServiceDeps) {
       const limit = parseLimit(limitParam);
       await mustGet(store.db, p.workspaceId, contactId);
       const after = decodeSimpleCursor(cursorParam) as { at: number; id: string } | null;
-      if (after && (typeof after.at !== 'number' || typeof after.id !== 'string')) throw Invalid.field('cursor', 'is not a cursor from this list');
+      if (after && (!Number.isSafeInteger(after.at) || typeof after.id !== 'string' || !isIdText(after.id))) throw Invalid.field('cursor', 'is not a cursor from this list');
       const rows = await notes.listNotes(store.db, p.workspaceId, contactId, after, limit + 1);
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];

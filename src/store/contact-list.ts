@@ -54,10 +54,14 @@ function ranges(f: ContactFilter): Array<[RangeColumn, number | undefined, numbe
  * The filters other than search, as one AND. Range columns in `scanOnly` are written `+c.col`, which
  * SQLite cannot answer from an index: it then walks the sort index and tests them on each row.
  */
-function filterWhere(workspaceId: string, f: ContactFilter, scanOnly: ReadonlySet<RangeColumn> = new Set()): Where {
+function filterWhere(workspaceId: string, f: ContactFilter, scanOnly: ReadonlySet<RangeColumn | 'workspace_id'> = new Set()): Where {
   return (eb) => {
-    const and: Expression<SqlBool>[] = [eb('c.workspace_id', '=', workspaceId)];
-    if (f.archived !== 'all') and.push(eb('c.archived', '=', f.archived === 'true' ? 1 : 0));
+    const and: Expression<SqlBool>[] = [
+      // Unindexed when the rows come from a candidate list: look them up by rowid, then sort the few.
+      scanOnly.has('workspace_id') ? eb(sql<string>`+c.workspace_id`, '=', workspaceId) : eb('c.workspace_id', '=', workspaceId),
+    ];
+    // A literal, so the partial index of archived rows can serve `archived = 1`.
+    if (f.archived !== 'all') and.push(eb('c.archived', '=', sql.lit(f.archived === 'true' ? 1 : 0)));
     if (f.sources) and.push(f.sources.length === 1 ? eb('c.source', '=', f.sources[0]!) : eb('c.source', 'in', f.sources));
     for (const [col, from, to] of ranges(f)) {
       const ref = scanOnly.has(col) ? sql<number>`+${sql.ref(`c.${col}`)}` : sql.ref<number>(`c.${col}`);
@@ -140,7 +144,7 @@ async function broadRanges(db: Tx, dialect: Dialect, workspaceId: string, f: Con
   return broad;
 }
 
-type SearchPlan = { kind: 'none' } | { kind: 'walk'; where: Where } | { kind: 'candidates'; seqs: number[] };
+type SearchPlan = { kind: 'none' } | { kind: 'walk'; where: Where } | { kind: 'candidates'; seqs: number[]; recheck: Where };
 
 /** Picks how to search (see the top of this file). */
 async function planSearch(db: Tx, dialect: Dialect, workspaceId: string, q: SearchTerm | null): Promise<SearchPlan> {
@@ -153,19 +157,21 @@ async function planSearch(db: Tx, dialect: Dialect, workspaceId: string, q: Sear
   if (found.length > SEARCH_CANDIDATES) return { kind: 'walk', where: searchWhere(dialect, q) };
   const seqs = found.map((r) => r.rowid);
   if (q.idPrefix) {
-    const byId = await sql<{ seq: number }>`SELECT seq FROM contacts WHERE workspace_id = ${workspaceId}
+    // Ids are unique across workspaces: the id index finds them, the workspace is checked on each.
+    const byId = await sql<{ seq: number }>`SELECT seq FROM contacts WHERE +workspace_id = ${workspaceId}
       AND id >= ${q.idPrefix} AND id < ${q.idPrefix + '~'} LIMIT ${SEARCH_CANDIDATES + 1}`.execute(db);
     if (byId.rows.length > SEARCH_CANDIDATES) return { kind: 'walk', where: searchWhere(dialect, q) };
     seqs.push(...byId.rows.map((r) => r.seq));
   }
-  return { kind: 'candidates', seqs };
+  // FTS5 folds case by its own table (final sigma as sigma, say): the row test decides, as on a walk.
+  return { kind: 'candidates', seqs, recheck: searchWhere(dialect, q) };
 }
 
 function planWhere(plan: SearchPlan): Where | null {
   if (plan.kind === 'walk') return plan.where;
   if (plan.kind === 'candidates') {
     const list = JSON.stringify(plan.seqs);
-    return () => sql<SqlBool>`c.seq IN (SELECT value FROM json_each(${list}))`;
+    return (eb) => eb.and([sql<SqlBool>`c.seq IN (SELECT value FROM json_each(${list}))`, plan.recheck(eb)]);
   }
   return null;
 }
@@ -180,7 +186,7 @@ type Phase = 'keyed' | 'nulls';
 /** One run of a page: rows with a sort key after the cursor, or the trailing rows without one. */
 function pageQuery(
   db: Tx, workspaceId: string, filter: ContactFilter, sort: Sort, search: Where | null, phase: Phase, after: Cursor | null, take: number,
-  scanOnly: ReadonlySet<RangeColumn> = new Set(),
+  scanOnly: ReadonlySet<RangeColumn | 'workspace_id'> = new Set(),
 ) {
   const column = `c.${SORT_COLUMN[sort.field]}` as const;
   const cmp = sort.dir === 'asc' ? '>' : '<';
@@ -204,7 +210,9 @@ export async function listContacts(
   const plan = await planSearch(db, dialect, workspaceId, filter.q);
   if (plan.kind === 'candidates' && plan.seqs.length === 0) return { rows: [], hasMore: false };
   const search = planWhere(plan);
-  const scanOnly = plan.kind === 'candidates' ? new Set<RangeColumn>() : await broadRanges(db, dialect, workspaceId, filter, sort);
+  const scanOnly = plan.kind === 'candidates'
+    ? new Set<RangeColumn | 'workspace_id'>(['workspace_id', ...ranges(filter).map(([c]) => c)])
+    : await broadRanges(db, dialect, workspaceId, filter, sort);
   const run = (phase: Phase, after: Cursor | null, take: number) =>
     pageQuery(db, workspaceId, filter, sort, search, phase, after, take, scanOnly).execute() as Promise<ContactRow[]>;
 
@@ -235,10 +243,15 @@ export async function countContacts(db: Tx, dialect: Dialect, workspaceId: strin
   } else if (filter.q) {
     search = searchWhere(dialect, filter.q);
   }
-  let query = db.selectFrom('contacts as c').select((eb) => eb.fn.countAll<number>().as('n')).where(filterWhere(workspaceId, filter));
-  if (search) query = query.where(search);
-  const row = await query.executeTakeFirstOrThrow();
-  return Number(row.n);
+  const count = async (f: ContactFilter) => {
+    let query = db.selectFrom('contacts as c').select((eb) => eb.fn.countAll<number>().as('n')).where(filterWhere(workspaceId, f));
+    if (search) query = query.where(search);
+    return Number((await query.executeTakeFirstOrThrow()).n);
+  };
+  // Testing `archived = 0` reads every row; counting all and taking away the (few, partially indexed)
+  // archived ones stays in the indexes.
+  if (filter.archived === 'false') return (await count({ ...filter, archived: 'all' })) - (await count({ ...filter, archived: 'true' }));
+  return count(filter);
 }
 
 /**
@@ -259,7 +272,7 @@ export function hotQueries(db: Tx, dialect: Dialect, filters: Record<string, Con
     if (NULLABLE.has(sort.field)) out[`${name} (rows without the sort key)`] = pageQuery(db, 'wsp_x', filter, sort, walk, 'nulls', after, 51).compile().sql;
     if (filter.q && dialect === 'sqlite') {
       out[`${name} (full-text probe)`] = `SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ? LIMIT ?  -- ${ftsQuery(filter.q)}`;
-      out[`${name} (rare term: candidates)`] = pageQuery(db, 'wsp_x', filter, sort, planWhere({ kind: 'candidates', seqs: [1, 2] }), 'keyed', null, 51).compile().sql;
+      out[`${name} (rare term: candidates)`] = pageQuery(db, 'wsp_x', filter, sort, planWhere({ kind: 'candidates', seqs: [1, 2], recheck: walk! }), 'keyed', null, 51, new Set(['workspace_id'])).compile().sql;
     }
   }
   return out;

@@ -77,7 +77,7 @@ function openPostgres(database: Extract<Config['database'], { kind: 'postgres' }
     transaction: (fn) => withRetry(() => db.transaction().execute(fn)),
     async migrate() {
       if (database.schema) await sql.raw(`CREATE SCHEMA IF NOT EXISTS ${database.schema}`).execute(db);
-      return migrateToLatest(db as Kysely<unknown>, 'postgres');
+      return migrateToLatest(db as Kysely<unknown>, 'postgres', database.schema);
     },
     close: () => db.destroy(),
   };
@@ -96,6 +96,23 @@ async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
       await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
     }
   }
+}
+
+/**
+ * BEGIN IMMEDIATE takes the write lock first (waiting up to busy_timeout for another process, the
+ * CLI say), where a deferred BEGIN would fail at once when its first write finds the lock taken.
+ */
+async function immediateTransaction(db: Db, fn: (trx: Tx) => Promise<void>): Promise<void> {
+  await db.connection().execute(async (conn) => {
+    await sql`BEGIN IMMEDIATE`.execute(conn);
+    try {
+      await fn(conn);
+      await sql`COMMIT`.execute(conn);
+    } catch (error) {
+      await sql`ROLLBACK`.execute(conn);
+      throw error;
+    }
+  });
 }
 
 interface Pending {
@@ -156,7 +173,7 @@ class GroupCommit {
   /** Commits the group; rejects (so nothing of it is written) when a unit cannot fail alone. */
   private async commit(group: Pending[]): Promise<void> {
     const outcomes: Outcome[] = [];
-    await this.db.transaction().execute(async (trx) => {
+    await immediateTransaction(this.db, async (trx) => {
       for (const item of group) {
         const before = this.changes();
         try {

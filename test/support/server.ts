@@ -56,7 +56,14 @@ export interface TestServer {
 export async function startTestServer(opts: { env?: Record<string, string>; clock?: Clock } = {}): Promise<TestServer> {
   const db = await createTestDatabase();
   const config = testConfig(db, opts.env);
-  const server = await startServer(config, opts.clock);
+  let server: RunningServer;
+  try {
+    server = await startServer(config, opts.clock);
+  } catch (error) {
+    // A server that failed to start must not leave its schema behind for later runs to trip on.
+    await db.drop();
+    throw error;
+  }
   const { workspaces, keys } = server.services;
   return {
     url: server.url,
