@@ -1,6 +1,6 @@
 // The contact's fields and every input rule of the API: trimming, empty string as null, lengths, email
 // and phone checks, tags and metadata limits. Pure functions; the service calls them before any write.
-import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max';
+import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js';
 import { type FieldError, Invalid } from './errors.js';
 
 export const BUILTIN_SOURCES = ['widget', 'api', 'whatsapp', 'slack'] as const;

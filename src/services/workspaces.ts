@@ -1,5 +1,5 @@
 // Workspaces and their settings: plan, consent, retention, default phone region and time zone.
-import { getCountries } from 'libphonenumber-js/max';
+import { getCountries } from 'libphonenumber-js';
 import { PLANS, type Plan } from '../config.js';
 import { Invalid, NotFound, type FieldError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';

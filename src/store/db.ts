@@ -43,7 +43,7 @@ function openSqlite(file: string, synchronous: 'FULL' | 'NORMAL'): Store {
   handle.pragma('busy_timeout = 5000');
   handle.pragma('cache_size = -32000');
   handle.pragma('temp_store = MEMORY');
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: handle }) });
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(handle) }) });
   const totalChanges = handle.prepare('SELECT total_changes() AS n').pluck();
   const group = new GroupCommit(db, () => totalChanges.get() as number);
   let closed = false;
@@ -59,6 +59,26 @@ function openSqlite(file: string, synchronous: 'FULL' | 'NORMAL'): Store {
       await group.drain();
       handle.pragma('wal_checkpoint(TRUNCATE)');
       await db.destroy();
+    },
+  };
+}
+
+/**
+ * Kysely prepares every query anew; SQLite's prepare is a good part of a small query's cost. The same
+ * SQL text gets the same prepared statement (bounded, oldest dropped first).
+ */
+function withStatementCache(handle: SqliteDatabase.Database, size = 300) {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => handle.close(),
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (!stmt) {
+        stmt = handle.prepare(text);
+        if (cache.size >= size) cache.delete(cache.keys().next().value!);
+        cache.set(text, stmt);
+      }
+      return stmt;
     },
   };
 }

@@ -178,6 +178,9 @@ const initial: Ddl = (d) => {
       `CREATE VIRTUAL TABLE contacts_fts USING fts5(name, email, phone, words,
         tokenize = 'trigram', content = '', contentless_delete = 1)`,
       `INSERT INTO contacts_fts (contacts_fts, rank) VALUES ('secure-delete', 1)`,
+      // Merge segments 8 at a time instead of 4: a third less work per insert (measured 4,600 to
+      // 6,600 raw inserts/s at 100,000 rows) for slightly more segments to read per search.
+      `INSERT INTO contacts_fts (contacts_fts, rank) VALUES ('automerge', 8)`,
       `CREATE TRIGGER contacts_fts_insert AFTER INSERT ON contacts BEGIN
         INSERT INTO contacts_fts (rowid, name, email, phone, words)
         VALUES (new.seq, new.name_key, new.email_key, new.phone_digits, new.word_prefixes);
