@@ -17,6 +17,9 @@ export interface Config {
   sqliteSynchronous: 'FULL' | 'NORMAL';
   trustProxy: boolean | string;
   rateLimitPerSecond: number;
+  signinFailuresPerMinute: number;
+  /** A session unused this long is signed out. */
+  sessionIdleMinutes: number;
 }
 
 export class ConfigError extends Error {
@@ -82,5 +85,7 @@ export function loadConfig(env: Env = process.env): Config {
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
     trustProxy: trust === 'true' ? true : trust === 'false' ? false : trust,
     rateLimitPerSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 1000, 0, 1_000_000),
+    signinFailuresPerMinute: integer(env, 'SIGNIN_FAILURES_PER_MINUTE', 10, 0, 100_000),
+    sessionIdleMinutes: integer(env, 'SESSION_IDLE_MINUTES', 720, 1, 525_600),
   };
 }

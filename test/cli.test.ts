@@ -94,7 +94,7 @@ describe('against a fresh database', () => {
     const first = await runCli(['migrate'], env);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout.trim()).toBe('applied: 0001_initial');
+    expect(first.stdout.trim()).toMatch(/^applied: 0001_initial(, \d{4}_[a-z_]+)*$/);
     const again = await runCli(['migrate'], env);
     expect(again.code).toBe(0);
     expect(again.stdout.trim()).toBe('schema is up to date');
@@ -309,7 +309,8 @@ describe('two databases side by side', () => {
     try {
       const env2 = childEnv(second.env);
       const r = await runCli(['migrate'], env2);
-      expect({ code: r.code, stdout: r.stdout.trim(), stderr: r.stderr.trim() }).toEqual({ code: 0, stdout: 'applied: 0001_initial', stderr: '' });
+      expect({ code: r.code, stderr: r.stderr.trim() }).toEqual({ code: 0, stderr: '' });
+      expect(r.stdout.trim()).toMatch(/^applied: 0001_initial(, \d{4}_[a-z_]+)*$/);
       const k = await runCli(['keys', 'create'], env2);
       expect(k.code).toBe(0);
     } finally {

@@ -151,7 +151,9 @@ describe('GET /v1/openapi.json', () => {
     for (const [path, method, op] of operations().filter(([p]) => p.startsWith('/v1/'))) {
       const where = `${method.toUpperCase()} ${path}`;
       const statuses = Object.keys(op.responses ?? {});
-      const expected = ['401', '403', '429'];
+      // Public operations (sign-in, first-run setup) say so with an empty security list.
+      const isPublic = op['x-required-scope'] === undefined;
+      const expected = isPublic ? ['429'] : ['401', '403', '429'];
       if (path.includes('{id}')) expected.push('404');
       if (op.requestBody) expected.push('400', '413', '415', '422');
       if (op.parameters?.some((p: any) => p.in === 'query')) expected.push('422');
@@ -164,7 +166,8 @@ describe('GET /v1/openapi.json', () => {
         for (const schema of schemas) expect(schema.$ref, `${where} ${s} is a Problem`).toBe(problemRef);
       }
       const schemes = Object.keys(doc.components?.securitySchemes ?? {});
-      expect((op.security ?? []).some((req: Record<string, unknown>) => Object.keys(req).some((k) => schemes.includes(k))), `${where} declares its credentials`).toBe(true);
+      if (isPublic) expect(op.security, `${where} declares that it needs no credentials`).toEqual([]);
+      else expect((op.security ?? []).some((req: Record<string, unknown>) => Object.keys(req).some((k) => schemes.includes(k))), `${where} declares its credentials`).toBe(true);
     }
   });
 

@@ -19,6 +19,7 @@ Commands:
   workspaces create --name N    create a workspace; prints its id last
   keys create [options]         create an API key; prints the key last
   keys revoke ID                revoke an API key at once
+  users create [options]        create a user with a role in a workspace
   backup FILE                   copy the database to FILE while it runs
 
 Environment: HOST, PORT, DATA_DIR, DATABASE_URL, DEFAULT_PLAN, LOG_LEVEL (see README).
@@ -32,6 +33,10 @@ Run "chatsby-contacts <command> --help" for a command's options.`,
 create: prints the new API key alone as the last line (shown once; only its hash is stored).
         Without --workspace, the default workspace (created on first use). Scopes default to read,write.
 revoke: the key stops working on its next request.`,
+  users: `Usage: chatsby-contacts users create --email E --password P --role owner|admin|member|viewer [--workspace ID]
+
+Creates the user (or adds an existing one) with the role; without --workspace, the default workspace.
+Passwords need 10 characters or more and must not be one of the most common passwords.`,
   backup: 'Usage: chatsby-contacts backup FILE\n\nSQLite: an online backup to FILE. PostgreSQL: pg_dump into FILE.',
 };
 
@@ -52,6 +57,7 @@ async function serve(config: Config): Promise<number> {
   Create an API key: npx chatsby-contacts keys create --scopes read,write,admin
   Then: curl -H "Authorization: Bearer <key>" ${url}/v1/contacts
 `);
+  if (server.setupUrl) process.stdout.write(`No owner yet. Create the first one here (valid one hour, once): ${server.setupUrl}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGTERM', stop);
@@ -138,6 +144,14 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       }
       throw new UsageError(`unknown keys command "${sub ?? ''}" (expected: create, revoke)`);
+    }
+    case 'users': {
+      if (sub !== 'create') throw new UsageError(`unknown users command "${sub ?? ''}" (expected: create)`);
+      const { values } = parse(rest.slice(1), { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, workspace: { type: 'string' } });
+      if (!values.email || !values.password || !values.role) throw new UsageError('--email, --password and --role are required');
+      const made = await withServices(loadConfig(), (s) => s.accounts.createUser(values.email!, values.password!, values.role!, values.workspace ?? null));
+      process.stdout.write(`created ${values.role} ${made.user.email} in workspace ${made.workspace.id}\n${made.user.id}\n`);
+      return 0;
     }
     case 'backup': {
       const { positionals } = parse(rest, {}, 1);

@@ -1,11 +1,17 @@
-// Who is calling and what they may do. Scopes for keys: write implies read, admin implies both.
+// Who is calling and what they may do. Programs hold API keys with scopes (write implies read, admin
+// implies both); people hold a role in a workspace (viewer < member < admin < owner). A route names the
+// scope it needs; a role grants the scope of its rank.
 import { Forbidden } from './errors.js';
 
 export const SCOPES = ['read', 'write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
+export const ROLES = ['viewer', 'member', 'admin', 'owner'] as const;
+export type Role = (typeof ROLES)[number];
+
 export type Principal =
-  | { kind: 'key'; workspaceId: string; keyId: string; keyName: string | null; scopes: Scope[] };
+  | { kind: 'key'; workspaceId: string; keyId: string; keyName: string | null; scopes: Scope[] }
+  | { kind: 'user'; workspaceId: string; userId: string; email: string; role: Role; sessionHash: string };
 
 /** How an actor appears on the timeline and on notes. */
 export interface Actor {
@@ -15,7 +21,12 @@ export interface Actor {
 }
 
 export function actorOf(p: Principal): Actor {
-  return { type: 'api_key', id: p.keyId, name: p.keyName };
+  return p.kind === 'key' ? { type: 'api_key', id: p.keyId, name: p.keyName } : { type: 'user', id: p.userId, name: p.email };
+}
+
+/** The principal's own id, for what is kept per caller (idempotency keys, rate limits). */
+export function principalId(p: Principal): string {
+  return p.kind === 'key' ? p.keyId : p.userId;
 }
 
 export function grants(scopes: readonly Scope[], needed: Scope): boolean {
@@ -24,12 +35,36 @@ export function grants(scopes: readonly Scope[], needed: Scope): boolean {
   return scopes.includes(needed);
 }
 
+const SCOPE_OF_ROLE: Record<Role, Scope[]> = {
+  viewer: ['read'],
+  member: ['read', 'write'],
+  admin: ['read', 'write', 'admin'],
+  owner: ['read', 'write', 'admin'],
+};
+
+export function scopesOf(p: Principal): Scope[] {
+  return p.kind === 'key' ? p.scopes : SCOPE_OF_ROLE[p.role];
+}
+
+export function rank(role: Role): number {
+  return ROLES.indexOf(role);
+}
+
 export function requireScope(p: Principal, needed: Scope): void {
-  if (!grants(p.scopes, needed)) throw new Forbidden(`This key lacks the ${needed} scope`);
+  if (grants(scopesOf(p), needed)) return;
+  throw new Forbidden(p.kind === 'key' ? `This key lacks the ${needed} scope` : `Your role (${p.role}) does not allow this`);
+}
+
+export function isOwner(p: Principal): boolean {
+  return p.kind === 'user' && p.role === 'owner';
 }
 
 export function parseScopes(value: string): Scope[] | null {
   const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
   if (!parts.length || parts.some((s) => !(SCOPES as readonly string[]).includes(s))) return null;
   return [...new Set(parts)] as Scope[];
+}
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
 }

@@ -1,4 +1,5 @@
 // The Fastify application: parsers, auth, idempotency, errors, OpenAPI, then one plugin per resource.
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -12,6 +13,8 @@ import { installIdempotency } from './idempotency.js';
 import { installInputGuard } from './input-guard.js';
 import { contactActivityRoutes } from './routes/contact-activity.js';
 import { contactRoutes } from './routes/contacts.js';
+import { memberRoutes } from './routes/members.js';
+import { sessionRoutes } from './routes/session.js';
 import { workspaceRoutes } from './routes/workspace.js';
 import { Contact, Problem, problemResponse } from './schemas.js';
 
@@ -23,6 +26,7 @@ export interface AppOptions {
 }
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export async function buildApp(services: Services, opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -63,6 +67,8 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');
+    // Pages we serve run only our own scripts and styles; the API reference brings its own policy.
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', CSP);
     if (opts.draining?.value) reply.header('connection', 'close');
     return payload;
   });
@@ -78,25 +84,36 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
         version: '1.0.0',
         description: 'Contacts and leads captured by AI chat agents. Errors are RFC 9457 problem documents.',
       },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: ck_...' } } },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: ck_...' },
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: 'chatsby_session', description: 'The dashboard session (POST /v1/session); unsafe methods also need the X-CSRF-Token header. Behind TLS the cookie is __Host-chatsby_session.' },
+        },
+      },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     transform: ({ schema, url, route }) => {
       const out = { schema: { ...(schema ?? {}) } as Record<string, unknown>, url };
-      if (route.config?.scope) out.schema.security = [{ apiKey: [] }];
+      if (!route.config?.scope) out.schema.security = [];
+      else {
+        out.schema.security = route.config.sessionOnly ? [{ sessionCookie: [] }] : [{ apiKey: [] }, { sessionCookie: [] }];
+        // Which key scope (or the role that grants it: viewer read, member write, admin admin) a call needs.
+        out.schema['x-required-scope'] = route.config.scope;
+      }
       return out;
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   installErrorHandling(app);
-  installAuth(app, services.keys);
+  await app.register(cookie);
+  installAuth(app, services.keys, services.accounts, services.limits);
   installInputGuard(app);
   installIdempotency(app, services.idempotency);
 
   const paths = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/v1/') && !['/healthz', '/readyz'].includes(route.url)) return;
+    if (!route.url.startsWith('/v1/') && !['/healthz', '/readyz', '/setup'].includes(route.url)) return;
     const set = paths.get(route.url) ?? new Set<string>();
     for (const m of [route.method].flat()) set.add(m);
     paths.set(route.url, set);
@@ -118,6 +135,8 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
   await app.register(contactRoutes(services.contacts));
   await app.register(contactActivityRoutes(services.contacts));
   await app.register(workspaceRoutes(services.workspaces, services.keys));
+  await app.register(sessionRoutes(services.accounts, services.limits));
+  await app.register(memberRoutes(services.accounts));
   await app.after();
 
   // A known path with another method is 405 with Allow, not 404.

@@ -2,6 +2,7 @@
 // does nothing twice; with another body it is a 422. Answers that carried a secret are not replayed.
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { principalId } from '../domain/access.js';
 import { Invalid } from '../domain/errors.js';
 import type { IdempotencyService } from '../services/idempotency.js';
 
@@ -24,7 +25,7 @@ export function installIdempotency(app: FastifyInstance, idempotency: Idempotenc
     if (typeof key !== 'string' || key.length < 1 || key.length > 255 || !/^[\x21-\x7e]+$/.test(key)) {
       throw Invalid.field('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
     }
-    const principal = request.principal.keyId;
+    const principal = principalId(request.principal);
     const hash = createHash('sha256').update(request.method + ' ' + request.url + '\n' + JSON.stringify(request.body ?? null)).digest('hex');
     const begun = await idempotency.begin(principal, request.principal.workspaceId, key, hash);
     if (begun.kind === 'claimed') {

@@ -8,6 +8,8 @@ import { buildApp } from './app.js';
 
 export interface RunningServer {
   url: string;
+  /** While no owner exists: the one-time link that creates the first one (valid one hour). */
+  setupUrl: string | null;
   services: Services;
   /**
    * Stops: for `graceMs` new requests are still served (answered with `Connection: close`), so requests
@@ -23,10 +25,16 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   const draining = { value: false };
   const app = await buildApp(services, { logger, trustProxy: config.trustProxy, draining });
   const address = await app.listen({ host: config.host, port: config.port });
+  // While no owner exists, a one-time link to create one (printed by `serve`: the only secret the
+  // server writes out).
+  const setupToken = await services.accounts.issueSetupToken();
+  const base = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
   const { store } = services.deps;
 
   // Stored idempotent answers live 24 hours.
   const sweep = setInterval(() => {
+    void services.limits.sweep().catch(() => undefined);
+    void services.accounts.purgeExpiredSessions().catch(() => undefined);
     void services.idempotency.purgeExpired().catch((err: unknown) => {
       logger.warn({ err: { message: (err as Error).message } }, 'idempotency sweep failed');
     });
@@ -36,6 +44,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   let closing: Promise<void> | null = null;
   return {
     url: address,
+    setupUrl: setupToken ? `${base}/setup?token=${setupToken}` : null,
     services,
     close(graceMs = 0) {
       closing ??= (async () => {

@@ -1,16 +1,21 @@
 import type { Config } from '../config.js';
 import { type Clock, systemClock } from '../domain/time.js';
 import { openStore, type Store } from '../store/db.js';
+import { createAccountService } from './accounts.js';
 import { createApiKeyService } from './api-keys.js';
 import { createContactService } from './contacts.js';
 import { createIdempotencyService } from './idempotency.js';
+import { createRateLimiter } from './rate-limits.js';
 import type { ServiceDeps } from './deps.js';
 import { createWorkspaceService } from './workspaces.js';
 
 export function createServices(deps: ServiceDeps) {
+  const workspaces = createWorkspaceService(deps);
   return {
     deps,
-    workspaces: createWorkspaceService(deps),
+    workspaces,
+    accounts: createAccountService(deps, workspaces),
+    limits: createRateLimiter(deps),
     keys: createApiKeyService(deps),
     contacts: createContactService(deps),
     idempotency: createIdempotencyService(deps),
@@ -28,7 +33,10 @@ export async function openServices(config: Config, clock: Clock = systemClock): 
     await store.close();
     throw error;
   }
-  return createServices({ store, clock, defaultPlan: config.defaultPlan });
+  return createServices({
+    store, clock, defaultPlan: config.defaultPlan, sessionIdleMs: config.sessionIdleMinutes * 60_000,
+    rateLimitPerSecond: config.rateLimitPerSecond, signinFailuresPerMinute: config.signinFailuresPerMinute,
+  });
 }
 
 /** Applies pending migrations and reports their names. */

@@ -7,4 +7,8 @@ export interface ServiceDeps {
   store: Store;
   clock: Clock;
   defaultPlan: Plan;
+  /** Sessions unused this long are signed out. */
+  sessionIdleMs: number;
+  rateLimitPerSecond: number;
+  signinFailuresPerMinute: number;
 }

@@ -205,8 +205,22 @@ const initial: Ddl = (d) => {
   return stmts;
 };
 
+// Accounts: one-time setup tokens, shared rate-limit buckets (PostgreSQL, several processes), and the
+// CSRF token derived from the session id instead of stored beside it.
+const accounts: Ddl = (d) => {
+  const { T, INT } = types(d);
+  return [
+    `CREATE TABLE setup_tokens (token_hash ${T} PRIMARY KEY, expires_at ${INT} NOT NULL, used_at ${INT})`,
+    `CREATE TABLE rate_buckets (bucket ${T} PRIMARY KEY, tokens REAL NOT NULL, updated_at ${INT} NOT NULL)`,
+    `CREATE INDEX rate_buckets_updated ON rate_buckets (updated_at)`,
+    `ALTER TABLE sessions DROP COLUMN csrf_token`,
+    `CREATE INDEX memberships_user ON memberships (user_id)`,
+  ];
+};
+
 const MIGRATIONS: Record<string, Ddl> = {
   '0001_initial': initial,
+  '0002_accounts': accounts,
 };
 
 class SqlMigrations implements MigrationProvider {

@@ -102,7 +102,51 @@ export interface SuppressionRow {
   created_at: number;
 }
 
+export type Role = 'viewer' | 'member' | 'admin' | 'owner';
+
+export interface UserRow {
+  id: string;
+  email: string;
+  email_lower: string;
+  password_hash: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MembershipRow {
+  workspace_id: string;
+  user_id: string;
+  role: Role;
+  created_at: number;
+}
+
+export interface SessionRow {
+  id_hash: string;
+  user_id: string;
+  workspace_id: string;
+  created_at: number;
+  last_active_at: number;
+  expires_at: number;
+}
+
+export interface SetupTokenRow {
+  token_hash: string;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface RateBucketRow {
+  bucket: string;
+  tokens: number;
+  updated_at: number;
+}
+
 export interface Tables {
+  users: UserRow;
+  memberships: MembershipRow;
+  sessions: SessionRow;
+  setup_tokens: SetupTokenRow;
+  rate_buckets: RateBucketRow;
   workspaces: WorkspaceRow;
   api_keys: ApiKeyRow;
   contacts: ContactRow;

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { Forbidden } from '../../domain/errors.js';
-import { grants } from '../../domain/access.js';
+import { grants, scopesOf } from '../../domain/access.js';
 import type { ContactService } from '../../services/contacts.js';
 import { principalOf } from '../auth.js';
 import {
@@ -59,7 +59,7 @@ export function contactRoutes(contacts: ContactService): FastifyPluginAsyncTypeb
     }, async (request) => {
       const p = principalOf(request);
       const historical = request.body.historical === true;
-      if (historical && !grants(p.scopes, 'admin')) throw new Forbidden('historical mode needs the admin scope');
+      if (historical && !grants(scopesOf(p), 'admin')) throw new Forbidden('historical mode needs the admin scope (or an admin role)');
       return { results: await contacts.batch(p, request.body.contacts, historical) };
     });
   };

@@ -1,7 +1,7 @@
 // /v1/workspace settings, /v1/keys and /v1/me.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { SCOPES } from '../../domain/access.js';
+import { SCOPES, scopesOf } from '../../domain/access.js';
 import type { ApiKeyService } from '../../services/api-keys.js';
 import type { WorkspaceService } from '../../services/workspaces.js';
 import { principalOf } from '../auth.js';
@@ -23,12 +23,26 @@ export function workspaceRoutes(workspaces: WorkspaceService, keys: ApiKeyServic
       config: { scope: 'read' },
       schema: {
         tags: ['Access'], summary: 'The caller: its workspace and scopes',
-        response: { 200: Type.Object({ type: Type.Literal('api_key'), key_id: Type.String(), workspace: Type.Object({ id: Type.String(), name: Type.String() }), scopes: Type.Array(Scope) }), ...errors() },
+        description: 'A key: its id and scopes. A signed-in user: the user and role (scopes are what the role grants).',
+        response: {
+          200: Type.Object({
+            type: Type.Union([Type.Literal('api_key'), Type.Literal('user')]),
+            key_id: Type.Optional(Type.String()),
+            user: Type.Optional(Type.Object({ id: Type.String(), email: Type.String() })),
+            role: Type.Optional(Type.String()),
+            workspace: Type.Object({ id: Type.String(), name: Type.String() }),
+            scopes: Type.Array(Scope),
+          }),
+          ...errors(),
+        },
       },
     }, async (request) => {
       const p = principalOf(request);
       const ws = await workspaces.get(p.workspaceId);
-      return { type: 'api_key' as const, key_id: p.keyId, workspace: { id: ws.id, name: ws.name }, scopes: p.scopes };
+      const workspace = { id: ws.id, name: ws.name };
+      return p.kind === 'key'
+        ? { type: 'api_key' as const, key_id: p.keyId, workspace, scopes: p.scopes }
+        : { type: 'user' as const, user: { id: p.userId, email: p.email }, role: p.role, workspace, scopes: scopesOf(p) };
     });
 
     app.get('/v1/keys', {
