@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Answer, client, type Client, startTestServer, type TestServer } from './support/server.js';
+import { expectProblem } from './support/problems.js';
 
 let t: TestServer;
 
@@ -7,12 +8,6 @@ beforeAll(async () => {
   t = await startTestServer();
 });
 afterAll(() => t.close());
-
-function expectProblem(res: Answer, status: number): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
-}
 
 /** A raw request with exactly the headers given. */
 async function raw(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Answer> {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Answer, client, type Client, manualClock, startTestServer, type TestServer } from './support/server.js';
+import { expectInvalid } from './support/problems.js';
 
 let t: TestServer;
 let api: Client;
@@ -18,17 +19,6 @@ afterAll(() => t.close());
 async function freshWorkspace(): Promise<Client> {
   const ws = await t.workspace();
   return client(t.url, ws.key);
-}
-
-/** The answer is a 422 problem naming `field` among its errors. */
-function expectInvalid(res: Answer, field: string, message?: RegExp): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(422);
-  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  const errors = res.body.errors as Array<{ field: string; message: string }>;
-  expect(Array.isArray(errors)).toBe(true);
-  const hit = errors.find((e) => e.field === field);
-  expect(hit, `errors ${JSON.stringify(errors)} name ${field}`).toBeDefined();
-  if (message) expect(hit!.message).toMatch(message);
 }
 
 async function create(c: Client, body: Record<string, unknown>): Promise<any> {

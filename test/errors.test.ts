@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Answer, client, type Client, startTestServer, type TestServer } from './support/server.js';
+import { expectProblem } from './support/problems.js';
 
 let t: TestServer;
 let api: Client;
@@ -24,18 +25,6 @@ async function raw(method: string, path: string, opts: { body?: string; type?: s
   let body: unknown = text;
   if (/json/.test(res.headers.get('content-type') ?? '') && text) body = JSON.parse(text);
   return { status: res.status, headers: res.headers, body };
-}
-
-/** An RFC 9457 problem document with the given status. */
-function expectProblem(res: Answer, status: number): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(typeof res.body).toBe('object');
-  expect(res.body).toMatchObject({ status, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
-  expect(res.body.type.length).toBeGreaterThan(0);
-  expect(res.body.title.length).toBeGreaterThan(0);
-  expect(res.body.detail.length).toBeGreaterThan(0);
-  expect(JSON.stringify(res.body)).not.toMatch(/\bat [\w.<>]+ \(|node_modules|\.ts:\d+|\.js:\d+|SQLITE|syntax error at/i);
 }
 
 function fieldsOf(res: Answer): string[] {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Answer, client, startTestServer, type TestServer } from './support/server.js';
+import { client, startTestServer, type TestServer } from './support/server.js';
+import { expectInvalid, expectProblem } from './support/problems.js';
 
 let t: TestServer;
 
@@ -9,17 +10,6 @@ beforeAll(async () => {
   t = await startTestServer();
 });
 afterAll(() => t.close());
-
-function expectProblem(res: Answer, status: number): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, type: expect.any(String), title: expect.any(String) });
-}
-
-function expectInvalid(res: Answer, field: string): void {
-  expectProblem(res, 422);
-  expect((res.body.errors as Array<{ field: string }>).map((e) => e.field)).toContain(field);
-}
 
 describe('GET /v1/workspace', () => {
   it('answers the settings of a new workspace with their defaults', async () => {

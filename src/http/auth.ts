@@ -2,7 +2,7 @@
 // key, or the session cookie (whose unsafe requests must carry the CSRF token). No credentials: 401; a
 // key or role without the right: 403. Then the caller's rate limit, with RateLimit-* headers.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type Principal, principalId, requireScope, type Scope } from '../domain/access.js';
+import { type Principal, requireScope, type Scope } from '../domain/access.js';
 import { Forbidden, RateLimited, Unauthorized } from '../domain/errors.js';
 import type { AccountService } from '../services/accounts.js';
 import type { ApiKeyService } from '../services/api-keys.js';
@@ -87,7 +87,8 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyService, accounts:
         throw new Forbidden('Missing or wrong X-CSRF-Token (GET /v1/session gives it)');
       }
     }
-    await limit(principalId(request.principal), reply);
+    // Per key, and per session for people (two sessions of one person are two buckets).
+    await limit(request.principal.kind === 'user' ? 'session:' + request.principal.sessionHash : 'key:' + request.principal.keyId, reply);
     if (request.routeOptions.config.sessionOnly && request.principal.kind !== 'user') {
       throw new Forbidden('This call is about a sign-in session; an API key has none (GET /v1/me describes a key)');
     }

@@ -16,6 +16,17 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The body as fingerprinted: a password never goes into a fast hash that is stored (it could be guessed
+ * from it at SHA-256 speed), so such fields count as present, not by value.
+ */
+function withoutSecrets(body: unknown): unknown {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body as Record<string, unknown>)) out[k] = /password|token|secret/i.test(k) ? '(given)' : v;
+  return out;
+}
+
 export function installIdempotency(app: FastifyInstance, idempotency: IdempotencyService): void {
   app.decorateRequest('idempotency', null);
 
@@ -26,7 +37,7 @@ export function installIdempotency(app: FastifyInstance, idempotency: Idempotenc
       throw Invalid.field('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
     }
     const principal = principalId(request.principal);
-    const hash = createHash('sha256').update(request.method + ' ' + request.url + '\n' + JSON.stringify(request.body ?? null)).digest('hex');
+    const hash = createHash('sha256').update(request.method + ' ' + request.url + '\n' + JSON.stringify(withoutSecrets(request.body ?? null))).digest('hex');
     const begun = await idempotency.begin(principal, request.principal.workspaceId, key, hash);
     if (begun.kind === 'claimed') {
       request.idempotency = { principal, key };

@@ -45,7 +45,9 @@ export function createAccountService(deps: ServiceDeps, workspaces: WorkspaceSer
   // The CSRF token is derived from the session id (which only the HttpOnly cookie holds), so every
   // process computes the same token and nothing beside the session's hash is stored.
   const csrfFor = (sessionId: string) => createHmac('sha256', 'chatsby-csrf').update(sessionId).digest('base64url');
-  const touched = new Map<string, number>();
+  // When each session was last used, as this process saw it: the stored time is written at most every
+  // TOUCH_EVERY_MS (or a tenth of the idle window), so the idle check takes the later of the two.
+  const seen = new Map<string, number>();
 
   async function addUser(workspaceId: string, email: string, password: string | null, role: Role): Promise<{ user: UserRow; role: Role; created: Date }> {
     const clean = cleanEmail(email);
@@ -114,7 +116,9 @@ export function createAccountService(deps: ServiceDeps, workspaces: WorkspaceSer
       const session = await accounts.findSession(store.db, idHash);
       const now = clock.now();
       if (!session) return null;
-      if (session.expires_at <= now || session.last_active_at + deps.sessionIdleMs <= now) {
+      const lastUsed = Math.max(session.last_active_at, seen.get(idHash) ?? 0);
+      if (session.expires_at <= now || lastUsed + deps.sessionIdleMs <= now) {
+        seen.delete(idHash);
         await store.transaction((trx) => accounts.deleteSession(trx, idHash));
         return null;
       }
@@ -123,8 +127,8 @@ export function createAccountService(deps: ServiceDeps, workspaces: WorkspaceSer
         accounts.getMembership(store.db, session.workspace_id, session.user_id),
       ]);
       if (!user || !membership) return null;
-      if (now - Math.max(session.last_active_at, touched.get(idHash) ?? 0) > TOUCH_EVERY_MS) {
-        touched.set(idHash, now);
+      seen.set(idHash, now);
+      if (now - session.last_active_at >= Math.min(TOUCH_EVERY_MS, deps.sessionIdleMs / 10)) {
         await store.transaction((trx) => accounts.touchSession(trx, idHash, now));
       }
       return { kind: 'user', workspaceId: session.workspace_id, userId: user.id, email: user.email, role: membership.role, sessionHash: idHash };
@@ -138,11 +142,13 @@ export function createAccountService(deps: ServiceDeps, workspaces: WorkspaceSer
 
     async signOut(p: Principal): Promise<void> {
       if (p.kind !== 'user') throw new Unauthorized('Not signed in');
+      seen.delete(p.sessionHash);
       await store.transaction((trx) => accounts.deleteSession(trx, p.sessionHash));
     },
 
     async purgeExpiredSessions(): Promise<void> {
       const now = clock.now();
+      for (const [k, at] of seen) if (at + deps.sessionIdleMs <= now) seen.delete(k);
       await store.transaction((trx) => accounts.deleteExpiredSessions(trx, now - deps.sessionIdleMs, now));
     },
 
@@ -173,6 +179,10 @@ export function createAccountService(deps: ServiceDeps, workspaces: WorkspaceSer
         if (await accounts.anyOwner(trx)) throw new Gone('Setup is done: an owner exists. Sign in instead.');
         if (!(await accounts.useSetupToken(trx, sha256(token), now))) throw new Forbidden('The setup token is wrong, used or expired; restart the server for a new link');
         const existing = await accounts.findUserByEmail(trx, user.email_lower);
+        // An existing user becomes the owner only with their own password.
+        if (existing && !(await verifyPassword(existing.password_hash, password))) {
+          throw new Conflict('This email belongs to a user already: give that user\'s password, or another email');
+        }
         const owner = existing ?? user;
         if (!existing) await accounts.insertUser(trx, user);
         if (await accounts.getMembership(trx, ws.id, owner.id)) await accounts.setRole(trx, ws.id, owner.id, 'owner');
