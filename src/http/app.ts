@@ -13,6 +13,7 @@ import { installIdempotency } from './idempotency.js';
 import { installInputGuard } from './input-guard.js';
 import { contactActivityRoutes } from './routes/contact-activity.js';
 import { contactRoutes } from './routes/contacts.js';
+import { conversationRoutes } from './routes/conversations.js';
 import { memberRoutes } from './routes/members.js';
 import { sessionRoutes } from './routes/session.js';
 import { workspaceRoutes } from './routes/workspace.js';
@@ -137,6 +138,7 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
   await app.register(workspaceRoutes(services.workspaces, services.keys));
   await app.register(sessionRoutes(services.accounts, services.limits));
   await app.register(memberRoutes(services.accounts));
+  await app.register(conversationRoutes(services.conversations, services.merges));
   await app.after();
 
   // A known path with another method is 405 with Allow, not 404.

@@ -1,24 +1,27 @@
 // Contact use cases. Each write is one transaction: the rows, the tag index and the event that records
 // the change commit together or not at all.
 import { actorOf, type Actor, type Principal } from '../domain/access.js';
-import {
-  type ContactFields, type ContactInput, derivedStage, LIMITS, mergePatch, normaliseContactInput, searchKeys,
-} from '../domain/contact.js';
+import { type ContactFields, type ContactInput, LIMITS, normaliseContactInput } from '../domain/contact.js';
 import {
   type Cursor, decodeCursor, encodeCursor, type FilterInput, isIdText, parseFilter, parseLimit, parseSort,
 } from '../domain/contact-query.js';
 import { Conflict, Invalid, NotFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { parseTimestamp, toIso } from '../domain/time.js';
+import { toIso } from '../domain/time.js';
 import { isUniqueViolation, type Tx } from '../store/db.js';
 import { countContacts, listContacts, sortKey } from '../store/contact-list.js';
 import * as contacts from '../store/contacts.js';
+import { deleteContactVisitors } from '../store/conversations.js';
 import * as events from '../store/events.js';
 import { purgeIdempotentForContact } from '../store/idempotency.js';
 import * as notes from '../store/notes.js';
 import type { ContactRow, WorkspaceRow } from '../store/schema.js';
 import { getWorkspace } from '../store/workspaces.js';
 import { type ContactView, presentContact } from './contact-view.js';
+import {
+  applyBaseline, applyPatch, type Baseline, contactEvent, diff, HISTORICAL_FIELDS, newRow, noteView, parseHistorical, requireIdentity,
+} from './contact-rows.js';
+import { decodeSimpleCursor, encodeSimpleCursor } from './cursors.js';
 import type { ServiceDeps } from './deps.js';
 
 export interface Page<T> {
@@ -57,140 +60,6 @@ export interface BatchResult {
   status: 'created' | 'updated' | 'skipped' | 'error';
   id: string | null;
   error: string | null;
-}
-
-const HISTORICAL_FIELDS = ['created_at', 'first_seen', 'last_seen', 'conversation_count'] as const;
-
-function requireIdentity(c: { name: string | null; email: string | null; phone: string | null }): void {
-  if (c.name === null && c.email === null && c.phone === null) {
-    throw new Invalid([{ field: 'name', message: 'a contact needs at least one of name, email, phone' }]);
-  }
-}
-
-function noteView(row: { id: string; body: string; author: string; created_at: number }): NoteView {
-  return { id: row.id, body: row.body, author: JSON.parse(row.author) as Actor, created_at: toIso(row.created_at) };
-}
-
-function contactEvent(type: string, row: ContactRow, actor: Actor | null, at: number): events.NewEvent {
-  return {
-    id: newId('event'), workspace_id: row.workspace_id, contact_id: row.id, type, actor: actor ? JSON.stringify(actor) : null,
-    data: JSON.stringify(presentContact(row)), occurred_at: at, timeline_only: 0,
-  };
-}
-
-/** A new row from normalised fields; `history` carries a migration's baseline. */
-function newRow(workspaceId: string, f: ContactFields, now: number, history?: Baseline): ContactRow {
-  const id = newId('contact');
-  const name = f.name ?? null, email = f.email ?? null, phone = f.phone ?? null;
-  const tags = f.tags ?? [];
-  const count = history?.count ?? 0;
-  const stage = f.lifecycle_stage ?? derivedStage(count);
-  const firstSeen = history?.firstSeen ?? history?.createdAt ?? now;
-  return {
-    id, workspace_id: workspaceId, name, email, email_lower: email?.toLowerCase() ?? null, phone,
-    company: f.company ?? null, source: f.source ?? 'api',
-    first_seen: firstSeen, last_seen: history?.lastSeen ?? firstSeen, conversation_count: count,
-    page_url: f.page_url ?? null, ip_country: f.ip_country ?? null, tags: JSON.stringify(tags),
-    metadata: JSON.stringify(f.metadata ?? {}), lifecycle_stage: stage, stage_manual: f.lifecycle_stage ? 1 : 0,
-    archived: 0, baseline_count: count, baseline_first_seen: history?.firstSeen ?? (history ? firstSeen : null),
-    baseline_last_seen: history?.lastSeen ?? (history ? firstSeen : null),
-    created_at: history?.createdAt ?? firstSeen ?? now, updated_at: now,
-    ...searchKeys({ id, name, email, phone }),
-  };
-}
-
-/**
- * The changes a PATCH (or a batch update) makes to a row. Returns the new row, or null when nothing
- * would change.
- */
-function applyPatch(row: ContactRow, f: ContactFields, now: number): ContactRow | null {
-  const next: ContactRow = { ...row };
-  for (const k of ['name', 'email', 'phone', 'company', 'page_url', 'ip_country'] as const) {
-    if (f[k] !== undefined) next[k] = f[k];
-  }
-  next.email_lower = next.email?.toLowerCase() ?? null;
-  if (f.tags !== undefined) next.tags = JSON.stringify(f.tags);
-  if (f.metadata !== undefined) {
-    const merged = f.metadata === null ? {} : mergePatch(JSON.parse(row.metadata), f.metadata);
-    const text = JSON.stringify(merged);
-    if (Buffer.byteLength(text) > LIMITS.metadataBytes) throw Invalid.field('metadata', `would exceed ${LIMITS.metadataBytes} bytes after the merge`);
-    next.metadata = text;
-  }
-  if (f.lifecycle_stage !== undefined) {
-    next.stage_manual = f.lifecycle_stage === null ? 0 : 1;
-    next.lifecycle_stage = f.lifecycle_stage ?? derivedStage(row.conversation_count);
-  }
-  requireIdentity(next);
-  Object.assign(next, searchKeys(next));
-  const changed = (Object.keys(next) as Array<keyof ContactRow>).some((k) => next[k] !== row[k]);
-  if (!changed) return null;
-  next.updated_at = now;
-  return next;
-}
-
-function diff(before: ContactRow, after: ContactRow): Partial<ContactRow> {
-  const out: Partial<ContactRow> = {};
-  for (const k of Object.keys(after) as Array<keyof ContactRow>) {
-    if (after[k] !== before[k]) (out as Record<string, unknown>)[k] = after[k];
-  }
-  return out;
-}
-
-interface Baseline {
-  createdAt?: number;
-  firstSeen?: number;
-  lastSeen?: number;
-  count?: number;
-}
-
-function parseHistorical(item: HistoricalInput): Baseline {
-  const errors: Array<{ field: string; message: string }> = [];
-  const b: Baseline = {};
-  const time = (field: 'created_at' | 'first_seen' | 'last_seen') => {
-    const v = item[field];
-    if (v === undefined) return undefined;
-    const t = typeof v === 'string' ? parseTimestamp(v) : null;
-    if (t === null) {
-      errors.push({ field, message: 'must be an RFC 3339 timestamp' });
-      return undefined;
-    }
-    return t;
-  };
-  b.createdAt = time('created_at');
-  b.firstSeen = time('first_seen');
-  b.lastSeen = time('last_seen');
-  if (item.conversation_count !== undefined) {
-    if (!Number.isSafeInteger(item.conversation_count) || item.conversation_count < 0) {
-      errors.push({ field: 'conversation_count', message: 'must be a whole number from 0' });
-    } else b.count = item.conversation_count;
-  }
-  if (b.firstSeen !== undefined && b.lastSeen !== undefined && b.lastSeen < b.firstSeen) {
-    errors.push({ field: 'last_seen', message: 'must not be before first_seen' });
-  }
-  if (errors.length) throw new Invalid(errors);
-  if (b.firstSeen === undefined && b.createdAt !== undefined) b.firstSeen = b.createdAt;
-  if (b.lastSeen === undefined && b.firstSeen !== undefined) b.lastSeen = b.firstSeen;
-  return b;
-}
-
-/** Applies a migration baseline to an existing row: count adds what was recorded here since. */
-function applyBaseline(row: ContactRow, b: Baseline): ContactRow {
-  const next = { ...row };
-  if (b.count !== undefined) {
-    next.conversation_count = row.conversation_count - row.baseline_count + b.count;
-    next.baseline_count = b.count;
-    if (!row.stage_manual) next.lifecycle_stage = derivedStage(next.conversation_count);
-  }
-  if (b.firstSeen !== undefined) {
-    next.baseline_first_seen = b.firstSeen;
-    next.first_seen = Math.min(b.firstSeen, row.conversation_count > row.baseline_count ? row.first_seen : b.firstSeen);
-  }
-  if (b.lastSeen !== undefined) {
-    next.baseline_last_seen = b.lastSeen;
-    next.last_seen = Math.max(b.lastSeen, row.conversation_count > row.baseline_count ? row.last_seen : b.lastSeen);
-  }
-  if (b.createdAt !== undefined) next.created_at = b.createdAt;
-  return next;
 }
 
 export function createContactService({ store, clock }: ServiceDeps) {
@@ -276,6 +145,7 @@ export function createContactService({ store, clock }: ServiceDeps) {
         await mustGet(trx, p.workspaceId, id);
         const now = clock.now();
         await events.deleteContactEvents(trx, p.workspaceId, id);
+        await deleteContactVisitors(trx, p.workspaceId, id);
         await purgeIdempotentForContact(trx, p.workspaceId, id);
         await contacts.deleteContact(trx, p.workspaceId, id);
         await events.appendEvents(trx, [{
@@ -308,7 +178,7 @@ export function createContactService({ store, clock }: ServiceDeps) {
       });
 
       const run = async (trx: Tx) => {
-        await contacts.serialiseWorkspaceBatches(trx, store.dialect, ws.id);
+        await contacts.serialiseMatchingWrites(trx, store.dialect, ws.id);
         const emails = [...new Set(prepared.flatMap((x) => (x.fields.email ? [x.fields.email.toLowerCase()] : [])))];
         const phones = [...new Set(prepared.flatMap((x) => (x.fields.phone ? [x.fields.phone] : [])))];
         const existing = await contacts.findByIdentities(trx, ws.id, emails, phones);
@@ -460,22 +330,6 @@ export function createContactService({ store, clock }: ServiceDeps) {
       };
     },
   };
-}
-
-function encodeSimpleCursor(value: object): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-function decodeSimpleCursor(value: unknown): Record<string, unknown> | null {
-  if (value === undefined || value === null || value === '') return null;
-  try {
-    if (typeof value !== 'string' || value.length > 500) throw new Error('bad');
-    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown;
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('bad');
-    return parsed as Record<string, unknown>;
-  } catch {
-    throw Invalid.field('cursor', 'is not a cursor from this list');
-  }
 }
 
 export type ContactService = ReturnType<typeof createContactService>;

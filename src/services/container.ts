@@ -4,14 +4,19 @@ import { openStore, type Store } from '../store/db.js';
 import { createAccountService } from './accounts.js';
 import { createApiKeyService } from './api-keys.js';
 import { createContactService } from './contacts.js';
+import { createConversationService } from './conversations.js';
 import { createIdempotencyService } from './idempotency.js';
+import { createMergeService } from './merge.js';
 import { createRateLimiter } from './rate-limits.js';
 import type { ServiceDeps } from './deps.js';
 import { createWorkspaceService } from './workspaces.js';
 
 export function createServices(deps: ServiceDeps) {
   const workspaces = createWorkspaceService(deps);
+  const conversations = createConversationService(deps);
   return {
+    conversations,
+    merges: createMergeService(deps, conversations),
     deps,
     workspaces,
     accounts: createAccountService(deps, workspaces),

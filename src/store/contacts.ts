@@ -5,11 +5,12 @@ import type { Dialect, Tx } from './db.js';
 import type { ContactRow } from './schema.js';
 
 /**
- * Batches of one workspace write one after another on PostgreSQL (a transaction-scoped advisory lock),
- * so two batches holding the same new email never deadlock or race; SQLite has one writer anyway.
+ * Writes that match people by email or phone (batches, identifies) run one after another per workspace
+ * on PostgreSQL (a transaction-scoped advisory lock), so two of them holding the same new email never
+ * deadlock or create the person twice; SQLite has one writer anyway.
  */
-export async function serialiseWorkspaceBatches(db: Tx, dialect: Dialect, workspaceId: string): Promise<void> {
-  if (dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtextextended(${'batch:' + workspaceId}, 0))`.execute(db);
+export async function serialiseMatchingWrites(db: Tx, dialect: Dialect, workspaceId: string): Promise<void> {
+  if (dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtextextended(${'match:' + workspaceId}, 0))`.execute(db);
 }
 
 export async function getContact(db: Tx, workspaceId: string, id: string): Promise<ContactRow | undefined> {

@@ -141,7 +141,66 @@ export interface RateBucketRow {
   updated_at: number;
 }
 
+export interface AgentRow {
+  id: string;
+  workspace_id: string;
+  name: string;
+  widget_key: string;
+  allowed_origins: string;
+  is_default: number;
+  created_at: number;
+}
+
+export interface VisitorRow {
+  id: string;
+  workspace_id: string;
+  channel: string;
+  external_id: string;
+  contact_id: string | null;
+  first_seen: number;
+}
+
+export interface ConversationRow {
+  id: string;
+  workspace_id: string;
+  agent_id: string;
+  visitor_id: string | null;
+  contact_id: string | null;
+  channel: string;
+  page_url: string | null;
+  ip_country: string | null;
+  token_hash: string | null;
+  started_at: number;
+  last_message_at: number | null;
+  message_count: number;
+}
+
+export interface MessageRow {
+  id: string;
+  workspace_id: string;
+  conversation_id: string;
+  role: string;
+  text: string;
+  at: number;
+  seq: number;
+}
+
+export interface ConsentRow {
+  id: string;
+  workspace_id: string;
+  contact_id: string;
+  given: number;
+  channel: string | null;
+  wording: string | null;
+  at: number;
+}
+
 export interface Tables {
+  consents: ConsentRow;
+  agents: AgentRow;
+  visitors: VisitorRow;
+  conversations: ConversationRow;
+  messages: MessageRow;
   users: UserRow;
   memberships: MembershipRow;
   sessions: SessionRow;

@@ -1,0 +1,146 @@
+// Building and changing contact rows: the rules shared by every use case that writes a contact
+// (create, PATCH, batch, identify, merge).
+import type { Actor } from '../domain/access.js';
+import { type ContactFields, derivedStage, LIMITS, mergePatch, searchKeys } from '../domain/contact.js';
+import { Invalid } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { parseTimestamp, toIso } from '../domain/time.js';
+import type { NewEvent } from '../store/events.js';
+import type { ContactRow } from '../store/schema.js';
+import { presentContact } from './contact-view.js';
+import type { HistoricalInput, NoteView } from './contacts.js';
+
+export const HISTORICAL_FIELDS = ['created_at', 'first_seen', 'last_seen', 'conversation_count'] as const;
+
+export function requireIdentity(c: { name: string | null; email: string | null; phone: string | null }): void {
+  if (c.name === null && c.email === null && c.phone === null) {
+    throw new Invalid([{ field: 'name', message: 'a contact needs at least one of name, email, phone' }]);
+  }
+}
+
+export function noteView(row: { id: string; body: string; author: string; created_at: number }): NoteView {
+  return { id: row.id, body: row.body, author: JSON.parse(row.author) as Actor, created_at: toIso(row.created_at) };
+}
+
+export function contactEvent(type: string, row: ContactRow, actor: Actor | null, at: number): NewEvent {
+  return {
+    id: newId('event'), workspace_id: row.workspace_id, contact_id: row.id, type, actor: actor ? JSON.stringify(actor) : null,
+    data: JSON.stringify(presentContact(row)), occurred_at: at, timeline_only: 0,
+  };
+}
+
+/** A new row from normalised fields; `history` carries a migration's baseline. */
+export function newRow(workspaceId: string, f: ContactFields, now: number, history?: Baseline): ContactRow {
+  const id = newId('contact');
+  const name = f.name ?? null, email = f.email ?? null, phone = f.phone ?? null;
+  const tags = f.tags ?? [];
+  const count = history?.count ?? 0;
+  const stage = f.lifecycle_stage ?? derivedStage(count);
+  const firstSeen = history?.firstSeen ?? history?.createdAt ?? now;
+  return {
+    id, workspace_id: workspaceId, name, email, email_lower: email?.toLowerCase() ?? null, phone,
+    company: f.company ?? null, source: f.source ?? 'api',
+    first_seen: firstSeen, last_seen: history?.lastSeen ?? firstSeen, conversation_count: count,
+    page_url: f.page_url ?? null, ip_country: f.ip_country ?? null, tags: JSON.stringify(tags),
+    metadata: JSON.stringify(f.metadata ?? {}), lifecycle_stage: stage, stage_manual: f.lifecycle_stage ? 1 : 0,
+    archived: 0, baseline_count: count, baseline_first_seen: history?.firstSeen ?? (history ? firstSeen : null),
+    baseline_last_seen: history?.lastSeen ?? (history ? firstSeen : null),
+    created_at: history?.createdAt ?? firstSeen ?? now, updated_at: now,
+    ...searchKeys({ id, name, email, phone }),
+  };
+}
+
+/**
+ * The changes a PATCH (or a batch update) makes to a row. Returns the new row, or null when nothing
+ * would change.
+ */
+export function applyPatch(row: ContactRow, f: ContactFields, now: number): ContactRow | null {
+  const next: ContactRow = { ...row };
+  for (const k of ['name', 'email', 'phone', 'company', 'page_url', 'ip_country'] as const) {
+    if (f[k] !== undefined) next[k] = f[k];
+  }
+  next.email_lower = next.email?.toLowerCase() ?? null;
+  if (f.tags !== undefined) next.tags = JSON.stringify(f.tags);
+  if (f.metadata !== undefined) {
+    const merged = f.metadata === null ? {} : mergePatch(JSON.parse(row.metadata), f.metadata);
+    const text = JSON.stringify(merged);
+    if (Buffer.byteLength(text) > LIMITS.metadataBytes) throw Invalid.field('metadata', `would exceed ${LIMITS.metadataBytes} bytes after the merge`);
+    next.metadata = text;
+  }
+  if (f.lifecycle_stage !== undefined) {
+    next.stage_manual = f.lifecycle_stage === null ? 0 : 1;
+    next.lifecycle_stage = f.lifecycle_stage ?? derivedStage(row.conversation_count);
+  }
+  requireIdentity(next);
+  Object.assign(next, searchKeys(next));
+  const changed = (Object.keys(next) as Array<keyof ContactRow>).some((k) => next[k] !== row[k]);
+  if (!changed) return null;
+  next.updated_at = now;
+  return next;
+}
+
+export function diff(before: ContactRow, after: ContactRow): Partial<ContactRow> {
+  const out: Partial<ContactRow> = {};
+  for (const k of Object.keys(after) as Array<keyof ContactRow>) {
+    if (after[k] !== before[k]) (out as Record<string, unknown>)[k] = after[k];
+  }
+  return out;
+}
+
+export interface Baseline {
+  createdAt?: number;
+  firstSeen?: number;
+  lastSeen?: number;
+  count?: number;
+}
+
+export function parseHistorical(item: HistoricalInput): Baseline {
+  const errors: Array<{ field: string; message: string }> = [];
+  const b: Baseline = {};
+  const time = (field: 'created_at' | 'first_seen' | 'last_seen') => {
+    const v = item[field];
+    if (v === undefined) return undefined;
+    const t = typeof v === 'string' ? parseTimestamp(v) : null;
+    if (t === null) {
+      errors.push({ field, message: 'must be an RFC 3339 timestamp' });
+      return undefined;
+    }
+    return t;
+  };
+  b.createdAt = time('created_at');
+  b.firstSeen = time('first_seen');
+  b.lastSeen = time('last_seen');
+  if (item.conversation_count !== undefined) {
+    if (!Number.isSafeInteger(item.conversation_count) || item.conversation_count < 0) {
+      errors.push({ field: 'conversation_count', message: 'must be a whole number from 0' });
+    } else b.count = item.conversation_count;
+  }
+  if (b.firstSeen !== undefined && b.lastSeen !== undefined && b.lastSeen < b.firstSeen) {
+    errors.push({ field: 'last_seen', message: 'must not be before first_seen' });
+  }
+  if (errors.length) throw new Invalid(errors);
+  if (b.firstSeen === undefined && b.createdAt !== undefined) b.firstSeen = b.createdAt;
+  if (b.lastSeen === undefined && b.firstSeen !== undefined) b.lastSeen = b.firstSeen;
+  return b;
+}
+
+/** Applies a migration baseline to an existing row: count adds what was recorded here since. */
+export function applyBaseline(row: ContactRow, b: Baseline): ContactRow {
+  const next = { ...row };
+  if (b.count !== undefined) {
+    next.conversation_count = row.conversation_count - row.baseline_count + b.count;
+    next.baseline_count = b.count;
+    if (!row.stage_manual) next.lifecycle_stage = derivedStage(next.conversation_count);
+  }
+  if (b.firstSeen !== undefined) {
+    next.baseline_first_seen = b.firstSeen;
+    next.first_seen = Math.min(b.firstSeen, row.conversation_count > row.baseline_count ? row.first_seen : b.firstSeen);
+  }
+  if (b.lastSeen !== undefined) {
+    next.baseline_last_seen = b.lastSeen;
+    next.last_seen = Math.max(b.lastSeen, row.conversation_count > row.baseline_count ? row.last_seen : b.lastSeen);
+  }
+  if (b.createdAt !== undefined) next.created_at = b.createdAt;
+  return next;
+}
+

@@ -1,0 +1,131 @@
+// Agents, visitors, conversations and their messages.
+import { sql } from 'kysely';
+import type { Tx } from './db.js';
+import type { AgentRow, ConsentRow, ConversationRow, MessageRow, VisitorRow } from './schema.js';
+
+export async function listAgents(db: Tx, workspaceId: string): Promise<AgentRow[]> {
+  return db.selectFrom('agents').selectAll().where('workspace_id', '=', workspaceId).orderBy('created_at').orderBy('id').execute();
+}
+
+export async function getAgent(db: Tx, workspaceId: string, id: string): Promise<AgentRow | undefined> {
+  return db.selectFrom('agents').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+}
+
+export async function defaultAgent(db: Tx, workspaceId: string): Promise<AgentRow | undefined> {
+  return db.selectFrom('agents').selectAll().where('workspace_id', '=', workspaceId).where('is_default', '=', 1).executeTakeFirst();
+}
+
+export async function insertAgent(db: Tx, row: AgentRow): Promise<void> {
+  await db.insertInto('agents').values(row).execute();
+}
+
+export async function updateAgent(db: Tx, workspaceId: string, id: string, changes: Partial<AgentRow>): Promise<void> {
+  await db.updateTable('agents').set(changes).where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
+}
+
+export async function findVisitor(db: Tx, workspaceId: string, channel: string, externalId: string): Promise<VisitorRow | undefined> {
+  return db.selectFrom('visitors').selectAll().where('workspace_id', '=', workspaceId).where('channel', '=', channel).where('external_id', '=', externalId).executeTakeFirst();
+}
+
+export async function getVisitor(db: Tx, id: string): Promise<VisitorRow | undefined> {
+  return db.selectFrom('visitors').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function insertVisitor(db: Tx, row: VisitorRow): Promise<void> {
+  await db.insertInto('visitors').values(row).onConflict((oc) => oc.columns(['workspace_id', 'channel', 'external_id']).doNothing()).execute();
+}
+
+export async function linkVisitor(db: Tx, visitorId: string, contactId: string): Promise<void> {
+  await db.updateTable('visitors').set({ contact_id: contactId }).where('id', '=', visitorId).execute();
+}
+
+export async function moveVisitors(db: Tx, workspaceId: string, from: string, to: string): Promise<void> {
+  await db.updateTable('visitors').set({ contact_id: to }).where('workspace_id', '=', workspaceId).where('contact_id', '=', from).execute();
+}
+
+/** Erasure: a contact's visitor identities (a WhatsApp number is personal data) go with it. */
+export async function deleteContactVisitors(db: Tx, workspaceId: string, contactId: string): Promise<void> {
+  await db.deleteFrom('visitors').where('workspace_id', '=', workspaceId).where('contact_id', '=', contactId).execute();
+}
+
+export async function insertConversation(db: Tx, row: ConversationRow): Promise<void> {
+  await db.insertInto('conversations').values(row).execute();
+}
+
+export async function getConversation(db: Tx, workspaceId: string, id: string): Promise<ConversationRow | undefined> {
+  return db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+}
+
+export async function updateConversation(db: Tx, id: string, changes: Partial<ConversationRow>): Promise<void> {
+  await db.updateTable('conversations').set(changes).where('id', '=', id).execute();
+}
+
+/** Links a visitor's anonymous conversations (and this one) to the contact. */
+export async function linkConversations(db: Tx, workspaceId: string, visitorId: string | null, conversationId: string, contactId: string): Promise<void> {
+  await db.updateTable('conversations').set({ contact_id: contactId }).where('workspace_id', '=', workspaceId)
+    .where((eb) => eb.or([
+      eb('id', '=', conversationId),
+      ...(visitorId ? [eb.and([eb('visitor_id', '=', visitorId), eb('contact_id', 'is', null)])] : []),
+    ])).execute();
+}
+
+export async function moveConversations(db: Tx, workspaceId: string, from: string, to: string): Promise<void> {
+  await db.updateTable('conversations').set({ contact_id: to }).where('workspace_id', '=', workspaceId).where('contact_id', '=', from).execute();
+}
+
+/** What a contact's recorded conversations say: how many, the first start, the last activity. */
+export async function conversationSpan(db: Tx, workspaceId: string, contactId: string) {
+  const row = await db.selectFrom('conversations')
+    .select((eb) => [
+      eb.fn.countAll<number>().as('n'),
+      eb.fn.min('started_at').as('first'),
+      eb.fn.max(sql<number>`coalesce(last_message_at, started_at)`).as('last'),
+    ])
+    .where('workspace_id', '=', workspaceId).where('contact_id', '=', contactId).executeTakeFirstOrThrow();
+  return { count: Number(row.n), first: row.first === null ? null : Number(row.first), last: row.last === null ? null : Number(row.last) };
+}
+
+export async function firstConversation(db: Tx, workspaceId: string, contactId: string): Promise<ConversationRow | undefined> {
+  return db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId).where('contact_id', '=', contactId)
+    .orderBy('started_at').orderBy('id').limit(1).executeTakeFirst();
+}
+
+export interface ConversationFilter {
+  contactId?: string;
+  visitorId?: string;
+  anonymous?: boolean;
+}
+
+/** Newest first, keyset on (started_at, id). */
+export async function listConversations(db: Tx, workspaceId: string, f: ConversationFilter, after: { at: number; id: string } | null, limit: number): Promise<ConversationRow[]> {
+  let q = db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId);
+  if (f.contactId) q = q.where('contact_id', '=', f.contactId);
+  if (f.visitorId) q = q.where('visitor_id', '=', f.visitorId);
+  if (f.anonymous === true) q = q.where('contact_id', 'is', null);
+  if (f.anonymous === false) q = q.where('contact_id', 'is not', null);
+  if (after) q = q.where((eb) => eb.or([eb('started_at', '<', after.at), eb.and([eb('started_at', '=', after.at), eb('id', '<', after.id)])]));
+  return q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+}
+
+export async function insertMessage(db: Tx, row: MessageRow): Promise<void> {
+  await db.insertInto('messages').values(row).execute();
+}
+
+export async function messagesOf(db: Tx, conversationId: string, limit: number | null = null, newestFirst = false): Promise<MessageRow[]> {
+  let q = db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId).orderBy('seq', newestFirst ? 'desc' : 'asc');
+  if (limit !== null) q = q.limit(limit);
+  return q.execute();
+}
+
+export async function insertConsent(db: Tx, row: ConsentRow): Promise<void> {
+  await db.insertInto('consents').values(row).execute();
+}
+
+/** Merge: everything that hangs off a contact moves to another (conversations, visitors, notes, consents, events). */
+export async function moveContactBelongings(db: Tx, workspaceId: string, from: string, to: string): Promise<void> {
+  await moveConversations(db, workspaceId, from, to);
+  await moveVisitors(db, workspaceId, from, to);
+  await db.updateTable('notes').set({ contact_id: to }).where('workspace_id', '=', workspaceId).where('contact_id', '=', from).execute();
+  await db.updateTable('consents').set({ contact_id: to }).where('workspace_id', '=', workspaceId).where('contact_id', '=', from).execute();
+  await db.updateTable('events').set({ contact_id: to }).where('workspace_id', '=', workspaceId).where('contact_id', '=', from).execute();
+}
