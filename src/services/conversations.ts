@@ -233,7 +233,7 @@ export function createConversationService({ store, clock }: ServiceDeps) {
           if (contact) await refreshAutoFields(trx, contact, now);
         }
         await events.appendEvents(trx, [{
-          id: newId('event'), workspace_id: p.workspaceId, contact_id: row.contact_id, type: 'conversation.started', actor: JSON.stringify(actorOf(p)),
+          id: convs.startedEventId(row.id), workspace_id: p.workspaceId, contact_id: row.contact_id, type: 'conversation.started', actor: JSON.stringify(actorOf(p)),
           data: JSON.stringify(conversationView(row, visitorId)), occurred_at: now, timeline_only: 0,
         }]);
       });

@@ -60,13 +60,29 @@ export async function updateConversation(db: Tx, id: string, changes: Partial<Co
   await db.updateTable('conversations').set(changes).where('id', '=', id).execute();
 }
 
-/** Links a visitor's anonymous conversations (and this one) to the contact. */
+/** The event that records a conversation's start has an id derived from the conversation's. */
+export function startedEventId(conversationId: string): string {
+  return 'evt_' + conversationId.slice(conversationId.indexOf('_') + 1);
+}
+
+/**
+ * Links a visitor's anonymous conversations (and this one) to the contact, with the events that
+ * recorded their start, so the contact's timeline shows them.
+ */
 export async function linkConversations(db: Tx, workspaceId: string, visitorId: string | null, conversationId: string, contactId: string): Promise<void> {
-  await db.updateTable('conversations').set({ contact_id: contactId }).where('workspace_id', '=', workspaceId)
+  const rows = await db.selectFrom('conversations').select('id').where('workspace_id', '=', workspaceId)
     .where((eb) => eb.or([
       eb('id', '=', conversationId),
       ...(visitorId ? [eb.and([eb('visitor_id', '=', visitorId), eb('contact_id', 'is', null)])] : []),
     ])).execute();
+  const ids = rows.map((r) => r.id);
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    await db.updateTable('conversations').set({ contact_id: contactId }).where('workspace_id', '=', workspaceId).where('id', 'in', chunk).execute();
+    // Literal terms, matching the partial index events_anonymous_starts.
+    await db.updateTable('events').set({ contact_id: contactId }).where('id', 'in', chunk.map(startedEventId))
+      .where('type', '=', sql.lit('conversation.started')).where('contact_id', 'is', null).where('workspace_id', '=', workspaceId).execute();
+  }
 }
 
 export async function moveConversations(db: Tx, workspaceId: string, from: string, to: string): Promise<void> {

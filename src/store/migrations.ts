@@ -218,9 +218,16 @@ const accounts: Ddl = (d) => {
   ];
 };
 
+// Capture: the start events of anonymous conversations, found by id when an identify links them to the
+// contact. A partial index: it holds only those rows, so no other write pays for it.
+const capture: Ddl = () => [
+  `CREATE INDEX events_anonymous_starts ON events (id) WHERE type = 'conversation.started' AND contact_id IS NULL`,
+];
+
 const MIGRATIONS: Record<string, Ddl> = {
   '0001_initial': initial,
   '0002_accounts': accounts,
+  '0003_capture': capture,
 };
 
 class SqlMigrations implements MigrationProvider {
