@@ -11,22 +11,32 @@ export type Role = (typeof ROLES)[number];
 
 export type Principal =
   | { kind: 'key'; workspaceId: string; keyId: string; keyName: string | null; scopes: Scope[] }
-  | { kind: 'user'; workspaceId: string; userId: string; email: string; role: Role; sessionHash: string };
+  | { kind: 'user'; workspaceId: string; userId: string; email: string; role: Role; sessionHash: string }
+  // A publishable widget key (pk_...): runs its agent's own conversations and nothing else.
+  | { kind: 'widget'; workspaceId: string; agentId: string; origins: string[] };
 
 /** How an actor appears on the timeline and on notes. */
 export interface Actor {
-  type: 'api_key' | 'user' | 'system';
+  type: 'api_key' | 'user' | 'widget' | 'system';
   id: string | null;
   name: string | null;
 }
 
 export function actorOf(p: Principal): Actor {
-  return p.kind === 'key' ? { type: 'api_key', id: p.keyId, name: p.keyName } : { type: 'user', id: p.userId, name: p.email };
+  switch (p.kind) {
+    case 'key': return { type: 'api_key', id: p.keyId, name: p.keyName };
+    case 'user': return { type: 'user', id: p.userId, name: p.email };
+    case 'widget': return { type: 'widget', id: p.agentId, name: null };
+  }
 }
 
 /** The principal's own id, for what is kept per caller (idempotency keys, rate limits). */
 export function principalId(p: Principal): string {
-  return p.kind === 'key' ? p.keyId : p.userId;
+  switch (p.kind) {
+    case 'key': return p.keyId;
+    case 'user': return p.userId;
+    case 'widget': return 'widget:' + p.agentId;
+  }
 }
 
 export function grants(scopes: readonly Scope[], needed: Scope): boolean {
@@ -43,7 +53,11 @@ const SCOPE_OF_ROLE: Record<Role, Scope[]> = {
 };
 
 export function scopesOf(p: Principal): Scope[] {
-  return p.kind === 'key' ? p.scopes : SCOPE_OF_ROLE[p.role];
+  switch (p.kind) {
+    case 'key': return p.scopes;
+    case 'user': return SCOPE_OF_ROLE[p.role];
+    case 'widget': return [];
+  }
 }
 
 export function rank(role: Role): number {
@@ -52,6 +66,7 @@ export function rank(role: Role): number {
 
 export function requireScope(p: Principal, needed: Scope): void {
   if (grants(scopesOf(p), needed)) return;
+  if (p.kind === 'widget') throw new Forbidden('A widget key may only start and run its own conversations');
   throw new Forbidden(p.kind === 'key' ? `This key lacks the ${needed} scope` : `Your role (${p.role}) does not allow this`);
 }
 

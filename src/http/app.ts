@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { sql } from 'kysely';
 import type { Services } from '../services/container.js';
 import { installAuth } from './auth.js';
+import { installWidgetCors } from './cors.js';
 import { installErrorHandling, problem, sendProblem } from './errors.js';
 import { installIdempotency } from './idempotency.js';
 import { installInputGuard } from './input-guard.js';
@@ -74,6 +75,14 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
     return payload;
   });
 
+  const paths = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1/') && !['/healthz', '/readyz', '/setup'].includes(route.url)) return;
+    const set = paths.get(route.url) ?? new Set<string>();
+    for (const m of [route.method].flat()) set.add(m);
+    paths.set(route.url, set);
+  });
+
   app.addSchema(Problem);
   app.addSchema(Contact);
 
@@ -108,17 +117,10 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
 
   installErrorHandling(app);
   await app.register(cookie);
-  installAuth(app, services.keys, services.accounts, services.limits);
+  installAuth(app, services.keys, services.accounts, services.limits, services.conversations);
+  installWidgetCors(app, services.conversations);
   installInputGuard(app);
   installIdempotency(app, services.idempotency);
-
-  const paths = new Map<string, Set<string>>();
-  app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/v1/') && !['/healthz', '/readyz', '/setup'].includes(route.url)) return;
-    const set = paths.get(route.url) ?? new Set<string>();
-    for (const m of [route.method].flat()) set.add(m);
-    paths.set(route.url, set);
-  });
 
   app.get('/healthz', { schema: { tags: ['Operations'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
     async () => ({ status: 'ok' as const }));

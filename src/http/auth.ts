@@ -8,6 +8,10 @@ import type { AccountService } from '../services/accounts.js';
 import type { ApiKeyService } from '../services/api-keys.js';
 import type { Allowance, RateLimiter } from '../services/rate-limits.js';
 
+interface WidgetKeys {
+  authenticateWidget(key: string): Promise<Principal>;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
@@ -21,6 +25,8 @@ declare module 'fastify' {
     limitByAddress?: boolean;
     /** Only for a signed-in person (the session itself); a key gets 403. */
     sessionOnly?: boolean;
+    /** A widget key (pk_) may call it too: the service checks the conversation token. */
+    widget?: boolean;
   }
 }
 
@@ -55,7 +61,7 @@ export function setRateHeaders(reply: FastifyReply, a: Allowance): void {
   reply.header('ratelimit-reset', String(a.resetSeconds));
 }
 
-export function installAuth(app: FastifyInstance, keys: ApiKeyService, accounts: AccountService, limits: RateLimiter): void {
+export function installAuth(app: FastifyInstance, keys: ApiKeyService, accounts: AccountService, limits: RateLimiter, widgets: WidgetKeys): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionId', null);
 
@@ -76,7 +82,7 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyService, accounts:
     if (header !== undefined) {
       const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
       if (!match) throw new Unauthorized('Send an API key: Authorization: Bearer <key>');
-      request.principal = await keys.authenticate(match[1]!);
+      request.principal = match[1]!.startsWith('pk_') ? await widgets.authenticateWidget(match[1]!) : await keys.authenticate(match[1]!);
     } else {
       const sessionId = sessionCookie(request);
       const principal = sessionId ? await accounts.authenticateSession(sessionId) : null;
@@ -87,11 +93,14 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyService, accounts:
         throw new Forbidden('Missing or wrong X-CSRF-Token (GET /v1/session gives it)');
       }
     }
-    // Per key, and per session for people (two sessions of one person are two buckets).
-    await limit(request.principal.kind === 'user' ? 'session:' + request.principal.sessionHash : 'key:' + request.principal.keyId, reply);
-    if (request.routeOptions.config.sessionOnly && request.principal.kind !== 'user') {
+    // Per key, per session for people (two sessions of one person are two buckets), per visitor
+    // address for widget keys (one page's key serves every visitor).
+    const p = request.principal;
+    await limit(p.kind === 'user' ? 'session:' + p.sessionHash : p.kind === 'key' ? 'key:' + p.keyId : 'widget:' + p.agentId + ':' + request.ip, reply);
+    if (request.routeOptions.config.sessionOnly && p.kind !== 'user') {
       throw new Forbidden('This call is about a sign-in session; an API key has none (GET /v1/me describes a key)');
     }
-    requireScope(request.principal, scope);
+    if (p.kind === 'widget' && request.routeOptions.config.widget) return;
+    requireScope(p, scope);
   });
 }

@@ -1,10 +1,12 @@
 // Capture: agents, conversations and their messages, and identify, which turns an anonymous visitor into
 // a contact (or updates the one they are) and links every conversation the visitor had.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { actorOf, type Principal } from '../domain/access.js';
 import { type ContactInput, derivedStage, isHttpUrl, isSource, normaliseContactInput } from '../domain/contact.js';
-import { Invalid, NotFound } from '../domain/errors.js';
+import { Invalid, NotFound, Unauthorized } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
+import { keptCountry } from '../domain/privacy.js';
 import { parseTimestamp, toIso } from '../domain/time.js';
 import type { Tx } from '../store/db.js';
 import { isUniqueViolation } from '../store/db.js';
@@ -18,6 +20,7 @@ import { applyPatch, contactEvent, diff, newRow } from './contact-rows.js';
 import type { Page } from './contacts.js';
 import { decodeSimpleCursor, encodeSimpleCursor } from './cursors.js';
 import type { ServiceDeps } from './deps.js';
+import { countryOf } from './geo.js';
 
 export const MESSAGE_LIMIT_BYTES = 32 * 1024;
 /** What a returning contact's context carries: the last conversations and their last messages. */
@@ -84,6 +87,10 @@ export function conversationView(c: ConversationRow, visitorExternalId: string |
     started_at: toIso(c.started_at), last_message_at: c.last_message_at === null ? null : toIso(c.last_message_at),
     message_count: c.message_count, ...(messages ? { messages: messages.map(messageView) } : {}),
   };
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
 }
 
 function widgetKey(): string {
@@ -163,8 +170,27 @@ export function createConversationService({ store, clock }: ServiceDeps) {
     }
   }
 
+  /** A widget key reaches only the conversations it started, by their token; others are 404. */
+  function checkWidgetAccess(p: Principal, c: ConversationRow, token: string | undefined): void {
+    if (p.kind !== 'widget') return;
+    const ok = c.agent_id === p.agentId && c.token_hash !== null && typeof token === 'string' && token.length <= 200 && sha256(token) === c.token_hash;
+    if (!ok) throw new NotFound('conversation');
+  }
+
   return {
     refreshAutoFields,
+    checkWidgetAccess,
+
+    async authenticateWidget(key: string): Promise<Principal> {
+      const agent = key.length <= 200 ? await convs.findAgentByWidgetKey(store.db, key) : undefined;
+      if (!agent) throw new Unauthorized('Invalid widget key');
+      return { kind: 'widget', workspaceId: agent.workspace_id, agentId: agent.id, origins: JSON.parse(agent.allowed_origins) as string[] };
+    },
+
+    /** Whether any agent lists this origin (answers a CORS preflight, which carries no key). */
+    isAllowedOrigin(origin: string): Promise<boolean> {
+      return convs.anyAgentAllows(store.db, origin);
+    },
 
     async listAgents(p: Principal): Promise<AgentView[]> {
       await ensureDefaultAgent(p.workspaceId);
@@ -204,7 +230,14 @@ export function createConversationService({ store, clock }: ServiceDeps) {
     },
 
     /** Starts a conversation; anonymous unless the visitor was identified before. */
-    async start(p: Principal, input: StartInput): Promise<ConversationView> {
+    async start(p: Principal, input: StartInput, callerIp: string | null = null): Promise<ConversationView & { token?: string }> {
+      // A widget key starts widget conversations of its own agent, from the caller's address.
+      if (p.kind === 'widget') {
+        if (input.channel !== undefined && input.channel.trim().toLowerCase() !== 'widget') throw Invalid.field('channel', 'a widget key starts widget conversations only');
+        if (input.agent_id !== undefined && input.agent_id !== p.agentId) throw Invalid.field('agent_id', "a widget key starts its own agent's conversations only");
+        input = { ...input, channel: 'widget', agent_id: p.agentId, ip: input.ip ?? callerIp };
+      }
+      if (input.ip != null && input.ip !== '' && isIP(input.ip.trim()) === 0) throw Invalid.field('ip', 'must be an IPv4 or IPv6 address');
       const channel = (input.channel ?? 'api').trim().toLowerCase();
       if (!isSource(channel)) throw Invalid.field('channel', 'must be widget, whatsapp, slack, api or a custom word of up to 32 characters a-z, 0-9, _ or -');
       const visitorId = input.visitor_id?.trim() || null;
@@ -216,9 +249,10 @@ export function createConversationService({ store, clock }: ServiceDeps) {
         : await ensureDefaultAgent(p.workspaceId);
       if (!agent) throw Invalid.field('agent_id', 'is not an agent of this workspace');
       const now = clock.now();
+      const token = p.kind === 'widget' ? randomBytes(24).toString('base64url') : null;
       const row: ConversationRow = {
         id: newId('conversation'), workspace_id: p.workspaceId, agent_id: agent.id, visitor_id: null, contact_id: null, channel,
-        page_url: pageUrl, ip_country: null, token_hash: null, started_at: now, last_message_at: null, message_count: 0,
+        page_url: pageUrl, ip_country: countryOf(input.ip?.trim()), token_hash: token ? sha256(token) : null, started_at: now, last_message_at: null, message_count: 0,
       };
       await store.transaction(async (trx) => {
         if (visitorId !== null) {
@@ -237,10 +271,10 @@ export function createConversationService({ store, clock }: ServiceDeps) {
           data: JSON.stringify(conversationView(row, visitorId)), occurred_at: now, timeline_only: 0,
         }]);
       });
-      return conversationView(row, visitorId);
+      return { ...conversationView(row, visitorId), ...(token ? { token } : {}) };
     },
 
-    async appendMessage(p: Principal, conversationId: string, input: { role: string; text: string; at?: string }): Promise<MessageView> {
+    async appendMessage(p: Principal, conversationId: string, input: { role: string; text: string; at?: string }, token?: string): Promise<MessageView> {
       if (input.role !== 'user' && input.role !== 'agent') throw Invalid.field('role', 'must be user or agent');
       if (!input.text.trim()) throw Invalid.field('text', 'must not be empty');
       if (Buffer.byteLength(input.text) > MESSAGE_LIMIT_BYTES) throw Invalid.field('text', 'must be at most 32 KiB');
@@ -249,6 +283,7 @@ export function createConversationService({ store, clock }: ServiceDeps) {
       const row: MessageRow = { id: newId('message'), workspace_id: p.workspaceId, conversation_id: conversationId, role: input.role, text: input.text, at, seq: 0 };
       await store.transaction(async (trx) => {
         const c = await mustGetConversation(trx, p.workspaceId, conversationId);
+        checkWidgetAccess(p, c, token);
         row.seq = c.message_count + 1;
         await convs.insertMessage(trx, row);
         await convs.updateConversation(trx, c.id, { message_count: row.seq, last_message_at: Math.max(c.last_message_at ?? 0, at) });
@@ -260,8 +295,9 @@ export function createConversationService({ store, clock }: ServiceDeps) {
       return messageView(row);
     },
 
-    async get(p: Principal, id: string): Promise<ConversationView> {
+    async get(p: Principal, id: string, token?: string): Promise<ConversationView> {
       const c = await mustGetConversation(store.db, p.workspaceId, id);
+      checkWidgetAccess(p, c, token);
       return conversationView(c, await externalId(store.db, c), await convs.messagesOf(store.db, c.id));
     },
 
@@ -294,11 +330,11 @@ export function createConversationService({ store, clock }: ServiceDeps) {
      * visitor is linked to; creates or updates; links this and the visitor's anonymous conversations.
      * Without consent where the workspace requires it, or with consent declined, nothing is stored.
      */
-    async identify(p: Principal, conversationId: string, input: IdentifyInput): Promise<{ contact: ContactView | null; created: boolean }> {
+    async identify(p: Principal, conversationId: string, input: IdentifyInput, token?: string): Promise<{ contact: ContactView | null; created: boolean }> {
       const ws = await workspace(p.workspaceId);
       const consent = input.consent;
+      checkWidgetAccess(p, await mustGetConversation(store.db, p.workspaceId, conversationId), token);
       if (consent?.given === false || (ws.consent_required === 1 && consent?.given !== true)) {
-        await mustGetConversation(store.db, p.workspaceId, conversationId);
         return { contact: null, created: false };
       }
       const consentAt = consent?.at === undefined ? null : parseTimestamp(consent.at);
@@ -336,12 +372,17 @@ export function createConversationService({ store, clock }: ServiceDeps) {
               timeline.push({ id: newId('event'), workspace_id: ws.id, contact_id: match.id, type: 'possible_duplicate', actor: JSON.stringify(actorOf(p)), data: JSON.stringify({ field: key, other_contact_id: holder.id }), occurred_at: now, timeline_only: 1 });
             }
           }
+          // An existing contact without a country gets this conversation's, under the same rule.
+          if (match.ip_country === null && f.ip_country === undefined) {
+            const kept = keptCountry(conv.ip_country, consent?.given === true);
+            if (kept) f.ip_country = kept;
+          }
           const next = applyPatch(match, f, now);
           row = next ?? match;
           if (next) await contacts.updateContact(trx, ws.id, match.id, diff(match, next));
         } else {
           const first = visitor ? (await convs.listConversations(trx, ws.id, { visitorId: visitor.id }, null, 1000)).at(-1) ?? conv : conv;
-          row = newRow(ws.id, { ...fields, source: conv.channel, page_url: first.page_url ?? conv.page_url, ip_country: conv.ip_country }, now);
+          row = newRow(ws.id, { ...fields, source: conv.channel, page_url: first.page_url ?? conv.page_url, ip_country: keptCountry(conv.ip_country, consent?.given === true) }, now);
           await contacts.insertContacts(trx, [row]);
           created = true;
         }

@@ -15,6 +15,16 @@ export async function defaultAgent(db: Tx, workspaceId: string): Promise<AgentRo
   return db.selectFrom('agents').selectAll().where('workspace_id', '=', workspaceId).where('is_default', '=', 1).executeTakeFirst();
 }
 
+export async function findAgentByWidgetKey(db: Tx, key: string): Promise<AgentRow | undefined> {
+  return db.selectFrom('agents').selectAll().where('widget_key', '=', key).executeTakeFirst();
+}
+
+/** Whether any agent lists the origin (stored as a JSON array of origins). */
+export async function anyAgentAllows(db: Tx, origin: string): Promise<boolean> {
+  const rows = await db.selectFrom('agents').select('allowed_origins').where('allowed_origins', 'like', '%' + origin.replace(/[\\%_]/g, '') + '%').limit(50).execute();
+  return rows.some((r) => (JSON.parse(r.allowed_origins) as string[]).includes(origin));
+}
+
 export async function insertAgent(db: Tx, row: AgentRow): Promise<void> {
   await db.insertInto('agents').values(row).execute();
 }

@@ -27,6 +27,11 @@ const Context = Type.Object({
     messages: Type.Array(Type.Object({ role: Type.String(), text: Type.String(), at: Type.String({ format: 'date-time' }) })),
   }), { description: 'The latest conversations (at most 5), each with its last 20 messages' }),
 });
+function conversationToken(headers: Record<string, unknown>): string | undefined {
+  const t = headers['x-conversation-token'];
+  return typeof t === 'string' ? t : undefined;
+}
+
 const Origins = Type.Array(Type.String({ maxLength: 300 }), { maxItems: 50 });
 
 export function conversationRoutes(conversations: ConversationService, merges: MergeService): FastifyPluginAsyncTypebox {
@@ -60,7 +65,7 @@ export function conversationRoutes(conversations: ConversationService, merges: M
     }, async (request) => conversations.rotateWidgetKey(principalOf(request), request.params.id));
 
     app.post('/v1/conversations', {
-      config: { scope: 'write' },
+      config: { scope: 'write', widget: true },
       schema: {
         tags, summary: 'Start a conversation (anonymous: creates no contact)',
         body: Type.Object({
@@ -68,23 +73,23 @@ export function conversationRoutes(conversations: ConversationService, merges: M
           channel: Type.Optional(Type.String({ maxLength: 32, description: 'widget, whatsapp, slack, api or a custom word; default api' })),
           visitor_id: Type.Optional(Type.String({ maxLength: 200, description: "The caller's stable anonymous id: widget cookie, WhatsApp number, Slack user" })),
           page_url: Type.Optional(Nullable(Type.String({ maxLength: 2048 }))),
-          ip: Type.Optional(Nullable(Type.String({ maxLength: 64, description: 'Used to infer ip_country (not built yet); never stored' }))),
+          ip: Type.Optional(Nullable(Type.String({ maxLength: 64, description: "The visitor's address: gives ip_country (kept for EU, EEA, UK and Swiss visitors only with consent); never stored" }))),
         }, { additionalProperties: false }),
-        response: { 201: Conversation, ...errors() },
+        response: { 201: Type.Composite([Conversation, Type.Object({ token: Type.Optional(Type.String({ description: 'For a widget key: send as X-Conversation-Token on every later call for this conversation' })) })]), ...errors() },
       },
-    }, async (request, reply) => reply.code(201).send(await conversations.start(principalOf(request), request.body)));
+    }, async (request, reply) => reply.code(201).send(await conversations.start(principalOf(request), request.body, request.ip)));
 
     app.post('/v1/conversations/:id/messages', {
-      config: { scope: 'write' },
+      config: { scope: 'write', widget: true },
       schema: {
         tags, summary: 'Append a message', params: IdParams,
         body: Type.Object({ role: Type.Union([Type.Literal('user'), Type.Literal('agent')]), text: Type.String(), at: Type.Optional(Type.String()) }, { additionalProperties: false }),
         response: { 201: Message, ...errors() },
       },
-    }, async (request, reply) => reply.code(201).send(await conversations.appendMessage(principalOf(request), request.params.id, request.body)));
+    }, async (request, reply) => reply.code(201).send(await conversations.appendMessage(principalOf(request), request.params.id, request.body, conversationToken(request.headers))));
 
     app.post('/v1/conversations/:id/identify', {
-      config: { scope: 'write' },
+      config: { scope: 'write', widget: true },
       schema: {
         tags, summary: 'Identify the visitor (Lead Capture or a custom action)',
         description: 'Matches by email, then phone, then the contact the visitor is linked to; creates or updates it and links this and the visitor\'s earlier anonymous conversations. With consent declined (or missing where the workspace requires it) nothing is stored and contact is null.',
@@ -95,14 +100,24 @@ export function conversationRoutes(conversations: ConversationService, merges: M
           company: Type.Optional(Nullable(Type.String())), metadata: Type.Optional(Nullable(Type.Object({}, { additionalProperties: true }))),
           consent: Type.Optional(Type.Object({ given: Type.Boolean(), at: Type.Optional(Type.String()) }, { additionalProperties: false })),
         }, { additionalProperties: false }),
-        response: { 200: Type.Object({ contact: Nullable(Type.Ref('Contact')), created: Type.Boolean() }), ...errors() },
+        response: {
+          200: Type.Union([
+            Type.Object({ contact: Nullable(Type.Ref('Contact')), created: Type.Boolean() }),
+            Type.Object({ identified: Type.Boolean({ description: 'The answer to a widget key: never the profile' }) }),
+          ]),
+          ...errors(),
+        },
       },
-    }, async (request) => conversations.identify(principalOf(request), request.params.id, request.body));
+    }, async (request) => {
+      const p = principalOf(request);
+      const result = await conversations.identify(p, request.params.id, request.body, conversationToken(request.headers));
+      return p.kind === 'widget' ? { identified: result.contact !== null } : result;
+    });
 
     app.get('/v1/conversations/:id', {
-      config: { scope: 'read' },
+      config: { scope: 'read', widget: true },
       schema: { tags, summary: 'A conversation with its transcript, oldest message first', params: IdParams, response: { 200: Conversation, ...errors() } },
-    }, async (request) => conversations.get(principalOf(request), request.params.id));
+    }, async (request) => conversations.get(principalOf(request), request.params.id, conversationToken(request.headers)));
 
     app.get('/v1/conversations', {
       config: { scope: 'read' },

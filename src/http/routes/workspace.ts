@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { SCOPES, scopesOf } from '../../domain/access.js';
+import { Forbidden } from '../../domain/errors.js';
 import type { ApiKeyService } from '../../services/api-keys.js';
 import type { WorkspaceService } from '../../services/workspaces.js';
 import { principalOf } from '../auth.js';
@@ -40,9 +41,9 @@ export function workspaceRoutes(workspaces: WorkspaceService, keys: ApiKeyServic
       const p = principalOf(request);
       const ws = await workspaces.get(p.workspaceId);
       const workspace = { id: ws.id, name: ws.name };
-      return p.kind === 'key'
-        ? { type: 'api_key' as const, key_id: p.keyId, workspace, scopes: p.scopes }
-        : { type: 'user' as const, user: { id: p.userId, email: p.email }, role: p.role, workspace, scopes: scopesOf(p) };
+      if (p.kind === 'key') return { type: 'api_key' as const, key_id: p.keyId, workspace, scopes: p.scopes };
+      if (p.kind === 'user') return { type: 'user' as const, user: { id: p.userId, email: p.email }, role: p.role, workspace, scopes: scopesOf(p) };
+      throw new Forbidden('A widget key may only start and run its own conversations');
     });
 
     app.get('/v1/keys', {
