@@ -152,6 +152,7 @@ const counter = () => ++n;
 // Fixtures: this ("home") workspace with its callers and objects, and another one.
 
 interface Fixtures {
+  capture: { agentId: string; conversationId: string; visitorId: string; otherConversationId: string; otherAgentId: string };
   home: { id: string; observer: Auth };
   other: { id: string; key: string; contactId: string; keyId: string; ownerId: string };
   contactId: string;
@@ -208,7 +209,29 @@ beforeAll(async () => {
   keys["another workspace's admin key"] = other.key;
   const otherKeyId = (await call('GET', '/v1/me', otherAuth)).body.key_id;
 
+  // Capture: the default agent (made on first read), a conversation of a visitor with a message.
+  const agents = await call('GET', '/v1/agents', observer);
+  expect(agents.status, JSON.stringify(agents.body)).toBe(200);
+  const agent = agents.body.data[0];
+  markers.add(agent.id).add(agent.widget_key);
+  const visitorId = `vis_home_${RAND}`;
+  const conversation = await call('POST', '/v1/conversations', observer, { channel: 'widget', visitor_id: visitorId, page_url: `https://home-${RAND}.example.com/pricing` });
+  expect(conversation.status, JSON.stringify(conversation.body)).toBe(201);
+  markers.add(conversation.body.id).add(visitorId).add(`home-${RAND}.example.com`);
+  const message = await call('POST', `/v1/conversations/${conversation.body.id}/messages`, observer, { role: 'user', text: `Home words ${RAND}` });
+  expect(message.status, JSON.stringify(message.body)).toBe(201);
+  markers.add(message.body.id).add(`Home words ${RAND}`);
+  // Identified, so that the conversation belongs to the contact (its context has something to leak).
+  const identified = await call('POST', `/v1/conversations/${conversation.body.id}/identify`, observer, { email: contact.body.email });
+  expect(identified.status, JSON.stringify(identified.body)).toBe(200);
+  expect(identified.body.contact.id).toBe(contact.body.id);
+  const otherConversation = await call('POST', '/v1/conversations', otherAuth, { channel: 'api' });
+  expect(otherConversation.status).toBe(201);
+  const otherAgents = await call('GET', '/v1/agents', otherAuth);
+  expect(otherAgents.status).toBe(200);
+
   fx = {
+    capture: { agentId: agent.id, conversationId: conversation.body.id, visitorId, otherConversationId: otherConversation.body.id, otherAgentId: otherAgents.body.data[0].id },
     home: { id: home.id, observer },
     other: { id: other.id, key: other.key, contactId: otherContact.body.id, keyId: otherKeyId, ownerId: otherOwner.id },
     contactId: contact.body.id,
@@ -230,17 +253,24 @@ function authOf(p: Principal): Auth {
 /** What this workspace holds, as seen by its own admin key: every call that must change nothing is compared on it. */
 async function homeState(): Promise<string> {
   const o = fx.home.observer;
-  const [contacts, count, notes, keys, members, workspace] = await Promise.all([
+  const [contacts, count, notes, keys, members, workspace, agents, conversations, transcript] = await Promise.all([
     call('GET', '/v1/contacts?limit=200&archived=all&sort=created_at', o),
     call('GET', '/v1/contacts/count?archived=all', o),
     call('GET', `/v1/contacts/${fx.contactId}/notes?limit=200`, o),
     call('GET', '/v1/keys', o),
     call('GET', '/v1/members', o),
     call('GET', '/v1/workspace', o),
+    call('GET', '/v1/agents', o),
+    call('GET', '/v1/conversations?limit=200', o),
+    call('GET', `/v1/conversations/${fx.capture.conversationId}`, o),
   ]);
-  for (const r of [contacts, count, notes, keys, members, workspace]) expect(r.status, JSON.stringify(r.body)).toBe(200);
+  for (const r of [contacts, count, notes, keys, members, workspace, agents, conversations, transcript]) expect(r.status, JSON.stringify(r.body)).toBe(200);
   expect(contacts.body.has_more).toBe(false);
+  expect(conversations.body.has_more).toBe(false);
   return JSON.stringify({
+    agents: agents.body.data.map((a: any) => [a.id, a.name, a.widget_key, a.allowed_origins]),
+    conversations: conversations.body.data.map((c: any) => [c.id, c.contact_id, c.message_count]),
+    transcript: transcript.body.messages.map((m: any) => m.id),
     contacts: contacts.body.data.map((c: any) => [c.id, c.updated_at, c.archived]),
     count: count.body.count,
     notes: notes.body.data.map((x: any) => [x.id, x.body]),
@@ -278,6 +308,11 @@ interface RequestSpec {
   removes?: boolean;
   /** For another workspace's caller on a path without id: it saw (or changed) its own workspace. */
   own?: (res: Answer) => Promise<void>;
+  /**
+   * The path parameter is not an object of the workspace but a caller-chosen key (a visitor id): another
+   * workspace's caller gets its own workspace's answer for it (an empty one), checked by `own`.
+   */
+  keyedByCaller?: boolean;
 }
 
 const otherAuth = (): Auth => ({ key: fx.other.key });
@@ -327,6 +362,21 @@ async function freshSession(p: Principal): Promise<Target> {
 }
 
 const slug = (p: Principal) => p.name.replace(/[^a-z0-9]+/gi, '-');
+
+const theAgent = async (): Promise<Target> => ({ params: { id: fx.capture.agentId } });
+const theConversation = async (): Promise<Target> => ({ params: { id: fx.capture.conversationId } });
+const theVisitor = async (): Promise<Target> => ({ params: { visitor_id: fx.capture.visitorId } });
+
+/** Merge: the contact folded in is made for the call (the body names it), and is gone after a success. */
+let mergeFrom = '';
+async function freshMergeSource(): Promise<Target> {
+  const res = await call('POST', '/v1/contacts', fx.home.observer, { name: `Merged away ${counter()} ${RAND}`, tags: ['merge-source'] });
+  expect(res.status).toBe(201);
+  const id: string = res.body.id;
+  fx.markers.add(id);
+  mergeFrom = id;
+  return { params: { id: fx.contactId }, exists: async () => existsBy((await call('GET', `/v1/contacts/${id}`, fx.home.observer)).status, 200, 404, id) };
+}
 
 const REQUESTS: Record<string, RequestSpec> = {
   'GET /v1/contacts': {
@@ -390,6 +440,37 @@ const REQUESTS: Record<string, RequestSpec> = {
     own: async (res) => expect((await call('GET', '/v1/members', otherAuth())).body.data.map((m: any) => m.id)).toContain(res.body.id),
   },
   'PATCH /v1/members/{id}': { scope: 'admin', ok: 200, target: theMember, body: () => ({ role: 'member' }) },
+  'GET /v1/agents': { scope: 'read', ok: 200, own: async (res) => expect(res.body.data.map((a: any) => a.id)).toEqual([fx.capture.otherAgentId]) },
+  'POST /v1/agents': {
+    scope: 'admin', ok: 201, body: (p) => ({ name: `Agent by ${p.name}`, allowed_origins: ['https://agents.example.com'] }),
+    own: async (res) => expect((await call('GET', '/v1/agents', otherAuth())).body.data.map((a: any) => a.id)).toContain(res.body.id),
+  },
+  'PATCH /v1/agents/{id}': { scope: 'admin', ok: 200, target: theAgent, body: (p) => ({ name: `Renamed by ${p.name}` }) },
+  'POST /v1/agents/{id}/widget-key': { scope: 'admin', ok: 200, target: theAgent },
+  'POST /v1/conversations': {
+    scope: 'write', ok: 201, body: () => ({ channel: 'api', visitor_id: `visitor-${counter()}` }),
+    own: async (res) => {
+      expect((await call('GET', `/v1/conversations/${res.body.id}`, otherAuth())).status).toBe(200);
+      expect((await call('GET', `/v1/conversations/${res.body.id}`, fx.home.observer)).status).toBe(404);
+    },
+  },
+  'GET /v1/conversations': {
+    scope: 'read', ok: 200,
+    own: async (res) => expect(res.body.data.map((c: any) => c.id)).toContain(fx.capture.otherConversationId),
+  },
+  'GET /v1/conversations/{id}': { scope: 'read', ok: 200, target: theConversation },
+  'POST /v1/conversations/{id}/messages': { scope: 'write', ok: 201, target: theConversation, body: (p) => ({ role: 'agent', text: `Said to ${p.name}` }) },
+  'POST /v1/conversations/{id}/identify': {
+    scope: 'write', ok: 200, target: theConversation, body: (p) => ({ email: `person.${RAND}@home.example.com`, company: `Identified by ${p.name}` }),
+  },
+  'GET /v1/contacts/{id}/conversations': { scope: 'read', ok: 200, target: theContact },
+  'GET /v1/contacts/{id}/context': { scope: 'read', ok: 200, target: theContact },
+  'GET /v1/visitors/{visitor_id}/context': {
+    scope: 'read', ok: 200, target: theVisitor, keyedByCaller: true,
+    // Another workspace knows no such visitor: an empty profile, nothing of this one.
+    own: async (res) => expect(res.body).toMatchObject({ contact: null, tags: [], conversations: [] }),
+  },
+  'POST /v1/contacts/{id}/merge': { scope: 'write', ok: 200, target: freshMergeSource, body: () => ({ from: mergeFrom }), removes: true },
   'DELETE /v1/members/{id}': { scope: 'admin', ok: 204, target: freshMember, removes: true },
 };
 
@@ -403,7 +484,7 @@ function outcome(op: Operation, p: Principal): Outcome {
   // The document says which credentials an operation takes (keys, the session cookie or both).
   const accepted = op.schemes.includes(p.kind === 'key' ? 'apiKey' : 'sessionCookie');
   if (!accepted || !p.grants.includes(op.scope)) return 'forbidden';
-  if (p.workspace === 'other') return op.params.length ? 'not found' : 'own workspace';
+  if (p.workspace === 'other') return op.params.length && !REQUESTS[op.key]?.keyedByCaller ? 'not found' : 'own workspace';
   return 'allowed';
 }
 

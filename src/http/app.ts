@@ -13,6 +13,7 @@ import { installErrorHandling, problem, sendProblem } from './errors.js';
 import { installIdempotency } from './idempotency.js';
 import { installInputGuard } from './input-guard.js';
 import { contactActivityRoutes } from './routes/contact-activity.js';
+import { automationRoutes } from './routes/automations.js';
 import { contactRoutes } from './routes/contacts.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { memberRoutes } from './routes/members.js';
@@ -141,6 +142,7 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
   await app.register(sessionRoutes(services.accounts, services.limits));
   await app.register(memberRoutes(services.accounts));
   await app.register(conversationRoutes(services.conversations, services.merges));
+  await app.register(automationRoutes(services.automations));
   await app.after();
 
   // A known path with another method is 405 with Allow, not 404.

@@ -22,6 +22,7 @@ import {
   applyBaseline, applyPatch, type Baseline, contactEvent, diff, HISTORICAL_FIELDS, newRow, noteView, parseHistorical, requireIdentity,
 } from './contact-rows.js';
 import { decodeSimpleCursor, encodeSimpleCursor } from './cursors.js';
+import type { AutomationService } from './automations.js';
 import type { ServiceDeps } from './deps.js';
 
 export interface Page<T> {
@@ -62,7 +63,7 @@ export interface BatchResult {
   error: string | null;
 }
 
-export function createContactService({ store, clock }: ServiceDeps) {
+export function createContactService({ store, clock }: ServiceDeps, rules: AutomationService) {
   async function workspace(id: string): Promise<WorkspaceRow> {
     const ws = await getWorkspace(store.db, id);
     if (!ws) throw new NotFound('workspace');
@@ -133,8 +134,9 @@ export function createContactService({ store, clock }: ServiceDeps) {
         await assertUnique(trx, ws.id, next);
         await contacts.updateContact(trx, ws.id, id, diff(row, next));
         if (fields.tags !== undefined && next.tags !== row.tags) await contacts.replaceTags(trx, ws.id, id, fields.tags, row.tags !== '[]');
-        await events.appendEvents(trx, [contactEvent('contact.updated', next, actorOf(p), now)]);
-        return next;
+        const ran = await rules.run(trx, p, next, 'contact.updated', {});
+        await events.appendEvents(trx, [contactEvent('contact.updated', ran.row, actorOf(p), now), ...ran.events]);
+        return ran.row;
       });
       return presentContact(result);
     },

@@ -4,6 +4,7 @@ import { openStore, type Store } from '../store/db.js';
 import { createAccountService } from './accounts.js';
 import { createApiKeyService } from './api-keys.js';
 import { createContactService } from './contacts.js';
+import { createAutomationService } from './automations.js';
 import { createConversationService } from './conversations.js';
 import { createIdempotencyService } from './idempotency.js';
 import { createMergeService } from './merge.js';
@@ -13,8 +14,11 @@ import { createWorkspaceService } from './workspaces.js';
 
 export function createServices(deps: ServiceDeps) {
   const workspaces = createWorkspaceService(deps);
-  const conversations = createConversationService(deps);
+  const automations = createAutomationService(deps);
+  const conversations = createConversationService(deps, automations);
   return {
+    automations,
+    contacts: createContactService(deps, automations),
     conversations,
     merges: createMergeService(deps, conversations),
     deps,
@@ -22,7 +26,6 @@ export function createServices(deps: ServiceDeps) {
     accounts: createAccountService(deps, workspaces),
     limits: createRateLimiter(deps),
     keys: createApiKeyService(deps),
-    contacts: createContactService(deps),
     idempotency: createIdempotencyService(deps),
   };
 }

@@ -19,6 +19,7 @@ import { type ContactView, presentContact } from './contact-view.js';
 import { applyPatch, contactEvent, diff, newRow } from './contact-rows.js';
 import type { Page } from './contacts.js';
 import { decodeSimpleCursor, encodeSimpleCursor } from './cursors.js';
+import type { AutomationService } from './automations.js';
 import type { ServiceDeps } from './deps.js';
 import { countryOf } from './geo.js';
 
@@ -119,7 +120,8 @@ function checkOrigins(origins: string[]): string[] {
  * adds, first_seen is the earlier and last_seen the later; with neither, the creation time.
  */
 export function withAutoFields(row: ContactRow, span: { count: number; first: number | null; last: number | null }): ContactRow {
-  const firsts = [row.baseline_first_seen, span.first].filter((v): v is number => v !== null);
+  // Created here (not migrated), the contact was first seen no later than its creation.
+  const firsts = [row.baseline_first_seen ?? row.created_at, span.first].filter((v): v is number => v !== null);
   const lasts = [row.baseline_last_seen, span.last].filter((v): v is number => v !== null);
   const count = row.baseline_count + span.count;
   return {
@@ -131,7 +133,7 @@ export function withAutoFields(row: ContactRow, span: { count: number; first: nu
   };
 }
 
-export function createConversationService({ store, clock }: ServiceDeps) {
+export function createConversationService({ store, clock }: ServiceDeps, rules: AutomationService) {
   async function workspace(id: string): Promise<WorkspaceRow> {
     const ws = await getWorkspace(store.db, id);
     if (!ws) throw new NotFound('workspace');
@@ -262,11 +264,15 @@ export function createConversationService({ store, clock }: ServiceDeps) {
           row.contact_id = visitor.contact_id;
         }
         await convs.insertConversation(trx, row);
+        const ruleEvents: events.NewEvent[] = [];
         if (row.contact_id) {
           const contact = await contacts.getContact(trx, p.workspaceId, row.contact_id);
-          if (contact) await refreshAutoFields(trx, contact, now);
+          if (contact) {
+            const ran = await rules.run(trx, p, await refreshAutoFields(trx, contact, now), 'conversation.started', { pageUrl: row.page_url });
+            ruleEvents.push(...ran.events);
+          }
         }
-        await events.appendEvents(trx, [{
+        await events.appendEvents(trx, [...ruleEvents, {
           id: convs.startedEventId(row.id), workspace_id: p.workspaceId, contact_id: row.contact_id, type: 'conversation.started', actor: JSON.stringify(actorOf(p)),
           data: JSON.stringify(conversationView(row, visitorId)), occurred_at: now, timeline_only: 0,
         }]);
@@ -389,6 +395,9 @@ export function createConversationService({ store, clock }: ServiceDeps) {
         await convs.linkConversations(trx, ws.id, visitor?.id ?? null, conv.id, row.id);
         if (visitor && visitor.contact_id !== row.id) await convs.linkVisitor(trx, visitor.id, row.id);
         row = await refreshAutoFields(trx, row, now);
+        const ran = await rules.run(trx, p, row, 'lead.captured', { pageUrl: conv.page_url, action });
+        row = ran.row;
+        timeline.push(...ran.events);
         const actor = JSON.stringify(actorOf(p));
         const contactData = JSON.stringify(presentContact(row));
         timeline.unshift(

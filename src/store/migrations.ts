@@ -220,9 +220,19 @@ const accounts: Ddl = (d) => {
 
 // Capture: the start events of anonymous conversations, found by id when an identify links them to the
 // contact. A partial index: it holds only those rows, so no other write pays for it.
-const capture: Ddl = () => [
-  `CREATE INDEX events_anonymous_starts ON events (id) WHERE type = 'conversation.started' AND contact_id IS NULL`,
-];
+const capture: Ddl = (d) => {
+  const { T, INT, BOOL } = types(d);
+  return [
+    `CREATE INDEX events_anonymous_starts ON events (id) WHERE type = 'conversation.started' AND contact_id IS NULL`,
+    // Lifecycle automation rules; the product's default rules are seeded once per workspace.
+    `CREATE TABLE automations (
+      id ${T} PRIMARY KEY, workspace_id ${T} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+      name ${T} NOT NULL, enabled ${BOOL} NOT NULL DEFAULT 1, when_json ${T} NOT NULL, then_json ${T} NOT NULL,
+      created_at ${INT} NOT NULL, updated_at ${INT} NOT NULL)`,
+    `CREATE INDEX automations_workspace ON automations (workspace_id, created_at)`,
+    `ALTER TABLE workspaces ADD COLUMN automations_seeded ${BOOL} NOT NULL DEFAULT 0`,
+  ];
+};
 
 const MIGRATIONS: Record<string, Ddl> = {
   '0001_initial': initial,

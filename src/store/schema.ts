@@ -12,6 +12,7 @@ export interface WorkspaceRow {
   default_phone_region: string | null;
   timezone: string;
   is_default: number;
+  automations_seeded?: number;
   created_at: number;
   updated_at: number;
 }
@@ -195,7 +196,19 @@ export interface ConsentRow {
   at: number;
 }
 
+export interface AutomationRow {
+  id: string;
+  workspace_id: string;
+  name: string;
+  enabled: number;
+  when_json: string;
+  then_json: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Tables {
+  automations: AutomationRow;
   consents: ConsentRow;
   agents: AgentRow;
   visitors: VisitorRow;
