@@ -18,6 +18,7 @@ import { contactRoutes } from './routes/contacts.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { memberRoutes } from './routes/members.js';
 import { sessionRoutes } from './routes/session.js';
+import { widgetRoutes } from './routes/widget.js';
 import { workspaceRoutes } from './routes/workspace.js';
 import { Contact, Problem, problemResponse } from './schemas.js';
 
@@ -143,6 +144,7 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
   await app.register(memberRoutes(services.accounts));
   await app.register(conversationRoutes(services.conversations, services.merges));
   await app.register(automationRoutes(services.automations));
+  await app.register(widgetRoutes(services.conversations, services.workspaces));
   await app.after();
 
   // A known path with another method is 405 with Allow, not 404.

@@ -183,6 +183,8 @@ export function createConversationService({ store, clock }: ServiceDeps, rules: 
     refreshAutoFields,
     checkWidgetAccess,
 
+    defaultAgentOf: ensureDefaultAgent,
+
     async authenticateWidget(key: string): Promise<Principal> {
       const agent = key.length <= 200 ? await convs.findAgentByWidgetKey(store.db, key) : undefined;
       if (!agent) throw new Unauthorized('Invalid widget key');
@@ -232,7 +234,7 @@ export function createConversationService({ store, clock }: ServiceDeps, rules: 
     },
 
     /** Starts a conversation; anonymous unless the visitor was identified before. */
-    async start(p: Principal, input: StartInput, callerIp: string | null = null): Promise<ConversationView & { token?: string }> {
+    async start(p: Principal, input: StartInput, callerIp: string | null = null): Promise<ConversationView & { token?: string; consent_required?: boolean; consent_text?: string | null }> {
       // A widget key starts widget conversations of its own agent, from the caller's address.
       if (p.kind === 'widget') {
         if (input.channel !== undefined && input.channel.trim().toLowerCase() !== 'widget') throw Invalid.field('channel', 'a widget key starts widget conversations only');
@@ -277,7 +279,10 @@ export function createConversationService({ store, clock }: ServiceDeps, rules: 
           data: JSON.stringify(conversationView(row, visitorId)), occurred_at: now, timeline_only: 0,
         }]);
       });
-      return { ...conversationView(row, visitorId), ...(token ? { token } : {}) };
+      if (!token) return conversationView(row, visitorId);
+      // The widget learns here whether to show the consent banner, and with which words.
+      const ws = await workspace(p.workspaceId);
+      return { ...conversationView(row, visitorId), token, consent_required: ws.consent_required === 1, consent_text: ws.consent_text };
     },
 
     async appendMessage(p: Principal, conversationId: string, input: { role: string; text: string; at?: string }, token?: string): Promise<MessageView> {

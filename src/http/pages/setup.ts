@@ -6,6 +6,7 @@ export const SETUP_PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Set up Chatsby Contacts</title>
+<link rel="icon" href="data:,">
 <script src="/setup.js" defer></script>
 </head>
 <body>

@@ -75,7 +75,14 @@ export function conversationRoutes(conversations: ConversationService, merges: M
           page_url: Type.Optional(Nullable(Type.String({ maxLength: 2048 }))),
           ip: Type.Optional(Nullable(Type.String({ maxLength: 64, description: "The visitor's address: gives ip_country (kept for EU, EEA, UK and Swiss visitors only with consent); never stored" }))),
         }, { additionalProperties: false }),
-        response: { 201: Type.Composite([Conversation, Type.Object({ token: Type.Optional(Type.String({ description: 'For a widget key: send as X-Conversation-Token on every later call for this conversation' })) })]), ...errors() },
+        response: {
+          201: Type.Composite([Conversation, Type.Object({
+            token: Type.Optional(Type.String({ description: 'For a widget key: send as X-Conversation-Token on every later call for this conversation' })),
+            consent_required: Type.Optional(Type.Boolean({ description: 'For a widget key: show the consent banner before collecting details' })),
+            consent_text: Type.Optional(Nullable(Type.String({ description: "For a widget key: the banner's wording" }))),
+          })]),
+          ...errors(),
+        },
       },
     }, async (request, reply) => reply.code(201).send(await conversations.start(principalOf(request), request.body, request.ip)));
 
