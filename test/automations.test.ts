@@ -26,7 +26,7 @@ interface Ws {
 
 async function newWorkspace(): Promise<Ws> {
   const ws = await t.workspace(uniq('Automations'));
-  return { api: client(t.url, ws.key), id: ws.id, keyFor: ws.keyFor };
+  return { api: client(t.url, ws.key), id: ws.id, keyFor: (scopes) => ws.keyFor(scopes) };
 }
 
 async function start(api: Client, body: Record<string, unknown>): Promise<any> {
@@ -95,6 +95,18 @@ describe('default rules', () => {
     expect(byTag('demo-requested')).toMatchObject({ when: { action: 'demo_booking' }, then: { add_tags: ['demo-requested'] } });
     // Listing again seeds nothing more.
     expect((await rules(api)).map((r) => r.id).sort()).toEqual(list.map((r) => r.id).sort());
+  });
+
+  it('seeded once also when the first calls come at the same time', async () => {
+    const { api } = await newWorkspace();
+    const firsts = await Promise.all([
+      ...Array.from({ length: 6 }, () => api.get('/v1/automations')),
+      ...Array.from({ length: 4 }, (_, i) => api.post('/v1/automations', { name: `parallel ${i}`, when: { action: `p${i}` }, then: { add_tags: [`p${i}`] } })),
+    ]);
+    for (const r of firsts) expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
+    const list = await rules(api);
+    expect(list).toHaveLength(7);
+    for (const tag of ['pricing-intent', 'engaged', 'demo-requested']) expect(list.filter((r) => (r.then.add_tags ?? []).includes(tag)), tag).toHaveLength(1);
   });
 
   it('pricing-intent: identify in a conversation on https://x.com/pricing tags the contact; another page does not', async () => {

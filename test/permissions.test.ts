@@ -7,6 +7,9 @@
 //     (unsafe methods with the X-CSRF-Token of the session)
 //   - a caller of another workspace (admin key and owner)  -> 404 on this workspace's ids, never 403;
 //     on paths without an id it sees its own workspace and nothing of this one
+//   - a widget key (pk_ of one of this workspace's agents, no conversation token) -> 403 on every
+//     operation but the widget's own (API.md, Conventions "Widget keys"): POST /v1/conversations 201; the
+//     conversation routes that need the X-Conversation-Token 404 without it
 //
 // Each operation needs a well-formed request: REQUESTS below holds one per operation. An operation of the
 // document without an entry fails, so a new route forces an update of this matrix. Every call that must
@@ -71,7 +74,7 @@ for (const [path, item] of Object.entries<any>(doc.paths ?? {})) {
 
 interface Principal {
   name: string;
-  kind: 'none' | 'key' | 'user';
+  kind: 'none' | 'key' | 'user' | 'widget';
   workspace: 'home' | 'other' | null;
   scopes?: Scope[];
   role?: Role;
@@ -92,7 +95,12 @@ const PRINCIPALS: Principal[] = [
   { name: 'owner', kind: 'user', workspace: 'home', role: 'owner', grants: ALL },
   { name: "another workspace's admin key", kind: 'key', workspace: 'other', scopes: ['read', 'write', 'admin'], grants: ALL },
   { name: "another workspace's owner", kind: 'user', workspace: 'other', role: 'owner', grants: ALL },
+  { name: 'widget key', kind: 'widget', workspace: 'home', grants: [] },
 ];
+
+/** What a widget key may call (API.md, Conventions "Widget keys"): start, and the token-guarded three. */
+const WIDGET_START = 'POST /v1/conversations';
+const WIDGET_TOKEN_ROUTES = ['GET /v1/conversations/{id}', 'POST /v1/conversations/{id}/messages', 'POST /v1/conversations/{id}/identify'];
 
 interface Auth {
   key?: string;
@@ -152,7 +160,9 @@ const counter = () => ++n;
 // Fixtures: this ("home") workspace with its callers and objects, and another one.
 
 interface Fixtures {
-  capture: { agentId: string; conversationId: string; visitorId: string; otherConversationId: string; otherAgentId: string };
+  capture: { agentId: string; conversationId: string; visitorId: string; otherConversationId: string; otherAgentId: string; widgetKey: string };
+  /** A custom automation rule of this workspace (PATCH target). */
+  ruleId: string;
   home: { id: string; observer: Auth };
   other: { id: string; key: string; contactId: string; keyId: string; ownerId: string };
   contactId: string;
@@ -229,9 +239,20 @@ beforeAll(async () => {
   expect(otherConversation.status).toBe(201);
   const otherAgents = await call('GET', '/v1/agents', otherAuth);
   expect(otherAgents.status).toBe(200);
+  // The widget caller: an agent of its own in this workspace, so that rotating the default agent's key
+  // (an operation of the matrix) leaves its key working.
+  const widgetAgent = await call('POST', '/v1/agents', observer, { name: `Matrix widget ${RAND}` });
+  expect(widgetAgent.status, JSON.stringify(widgetAgent.body)).toBe(201);
+  markers.add(widgetAgent.body.id).add(widgetAgent.body.widget_key);
+  // Automations: the defaults (seeded on first read) and a custom rule.
+  const rule = await call('POST', '/v1/automations', observer, { name: `Home rule ${RAND}`, when: { tag: HOME_TAG }, then: { add_tags: [`ruled${RAND}`] } });
+  expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+  markers.add(rule.body.id);
+  for (const r of (await call('GET', '/v1/automations', observer)).body.data) markers.add(r.id);
 
   fx = {
-    capture: { agentId: agent.id, conversationId: conversation.body.id, visitorId, otherConversationId: otherConversation.body.id, otherAgentId: otherAgents.body.data[0].id },
+    capture: { agentId: agent.id, conversationId: conversation.body.id, visitorId, otherConversationId: otherConversation.body.id, otherAgentId: otherAgents.body.data[0].id, widgetKey: widgetAgent.body.widget_key },
+    ruleId: rule.body.id,
     home: { id: home.id, observer },
     other: { id: other.id, key: other.key, contactId: otherContact.body.id, keyId: otherKeyId, ownerId: otherOwner.id },
     contactId: contact.body.id,
@@ -246,6 +267,7 @@ beforeAll(async () => {
 function authOf(p: Principal): Auth {
   if (p.kind === 'none') return {};
   if (p.kind === 'key') return { key: fx.keys[p.name]! };
+  if (p.kind === 'widget') return { key: fx.capture.widgetKey };
   const s = fx.users[p.name]!.session;
   return { cookie: s.cookie, csrf: s.csrf };
 }
@@ -253,7 +275,7 @@ function authOf(p: Principal): Auth {
 /** What this workspace holds, as seen by its own admin key: every call that must change nothing is compared on it. */
 async function homeState(): Promise<string> {
   const o = fx.home.observer;
-  const [contacts, count, notes, keys, members, workspace, agents, conversations, transcript] = await Promise.all([
+  const [contacts, count, notes, keys, members, workspace, agents, conversations, transcript, automations] = await Promise.all([
     call('GET', '/v1/contacts?limit=200&archived=all&sort=created_at', o),
     call('GET', '/v1/contacts/count?archived=all', o),
     call('GET', `/v1/contacts/${fx.contactId}/notes?limit=200`, o),
@@ -263,12 +285,14 @@ async function homeState(): Promise<string> {
     call('GET', '/v1/agents', o),
     call('GET', '/v1/conversations?limit=200', o),
     call('GET', `/v1/conversations/${fx.capture.conversationId}`, o),
+    call('GET', '/v1/automations', o),
   ]);
-  for (const r of [contacts, count, notes, keys, members, workspace, agents, conversations, transcript]) expect(r.status, JSON.stringify(r.body)).toBe(200);
+  for (const r of [contacts, count, notes, keys, members, workspace, agents, conversations, transcript, automations]) expect(r.status, JSON.stringify(r.body)).toBe(200);
   expect(contacts.body.has_more).toBe(false);
   expect(conversations.body.has_more).toBe(false);
   return JSON.stringify({
     agents: agents.body.data.map((a: any) => [a.id, a.name, a.widget_key, a.allowed_origins]),
+    automations: automations.body.data.map((r: any) => [r.id, r.name, r.enabled, r.when, r.then, r.updated_at]),
     conversations: conversations.body.data.map((c: any) => [c.id, c.contact_id, c.message_count]),
     transcript: transcript.body.messages.map((m: any) => m.id),
     contacts: contacts.body.data.map((c: any) => [c.id, c.updated_at, c.archived]),
@@ -364,6 +388,15 @@ async function freshSession(p: Principal): Promise<Target> {
 const slug = (p: Principal) => p.name.replace(/[^a-z0-9]+/gi, '-');
 
 const theAgent = async (): Promise<Target> => ({ params: { id: fx.capture.agentId } });
+const theRule = async (): Promise<Target> => ({ params: { id: fx.ruleId } });
+
+async function freshRule(): Promise<Target> {
+  const res = await call('POST', '/v1/automations', fx.home.observer, { name: `Doomed rule ${counter()} ${RAND}`, when: { action: 'doomed' }, then: { add_tags: ['doomed'] } });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const id: string = res.body.id;
+  fx.markers.add(id);
+  return { params: { id }, exists: async () => (await call('GET', '/v1/automations', fx.home.observer)).body.data.some((r: any) => r.id === id) };
+}
 const theConversation = async (): Promise<Target> => ({ params: { id: fx.capture.conversationId } });
 const theVisitor = async (): Promise<Target> => ({ params: { visitor_id: fx.capture.visitorId } });
 
@@ -448,7 +481,8 @@ const REQUESTS: Record<string, RequestSpec> = {
   'PATCH /v1/agents/{id}': { scope: 'admin', ok: 200, target: theAgent, body: (p) => ({ name: `Renamed by ${p.name}` }) },
   'POST /v1/agents/{id}/widget-key': { scope: 'admin', ok: 200, target: theAgent },
   'POST /v1/conversations': {
-    scope: 'write', ok: 201, body: () => ({ channel: 'api', visitor_id: `visitor-${counter()}` }),
+    // A widget key starts widget conversations only (any other channel is 422).
+    scope: 'write', ok: 201, body: (p) => (p.kind === 'widget' ? { visitor_id: `visitor-${counter()}` } : { channel: 'api', visitor_id: `visitor-${counter()}` }),
     own: async (res) => {
       expect((await call('GET', `/v1/conversations/${res.body.id}`, otherAuth())).status).toBe(200);
       expect((await call('GET', `/v1/conversations/${res.body.id}`, fx.home.observer)).status).toBe(404);
@@ -472,15 +506,34 @@ const REQUESTS: Record<string, RequestSpec> = {
   },
   'POST /v1/contacts/{id}/merge': { scope: 'write', ok: 200, target: freshMergeSource, body: () => ({ from: mergeFrom }), removes: true },
   'DELETE /v1/members/{id}': { scope: 'admin', ok: 204, target: freshMember, removes: true },
+  'GET /v1/automations': {
+    scope: 'read', ok: 200,
+    own: async (res) => {
+      const theirs = await call('GET', '/v1/automations', otherAuth());
+      expect(theirs.status).toBe(200);
+      expect(res.body.data.map((r: any) => r.id)).toEqual(theirs.body.data.map((r: any) => r.id));
+      expect(res.body.data.length).toBeGreaterThanOrEqual(3);
+    },
+  },
+  'POST /v1/automations': {
+    scope: 'admin', ok: 201, body: (p) => ({ name: `Rule by ${p.name}`, when: { action: 'matrix' }, then: { add_tags: ['matrix'] } }),
+    own: async (res) => {
+      expect((await call('GET', '/v1/automations', otherAuth())).body.data.map((r: any) => r.id)).toContain(res.body.id);
+      expect((await call('GET', '/v1/automations', fx.home.observer)).body.data.map((r: any) => r.id)).not.toContain(res.body.id);
+    },
+  },
+  'PATCH /v1/automations/{id}': { scope: 'admin', ok: 200, target: theRule, body: (p) => ({ name: `Rule renamed by ${p.name}` }) },
+  'DELETE /v1/automations/{id}': { scope: 'admin', ok: 204, target: freshRule, removes: true },
 };
 
 // ---------------------------------------------------------------------------------------------------
 // Expectations.
 
-type Outcome = 'unauthenticated' | 'forbidden' | 'allowed' | 'not found' | 'own workspace';
+type Outcome = 'unauthenticated' | 'forbidden' | 'allowed' | 'not found' | 'own workspace' | 'no token';
 
 function outcome(op: Operation, p: Principal): Outcome {
   if (p.kind === 'none') return 'unauthenticated';
+  if (p.kind === 'widget') return op.key === WIDGET_START ? 'allowed' : WIDGET_TOKEN_ROUTES.includes(op.key) ? 'no token' : 'forbidden';
   // The document says which credentials an operation takes (keys, the session cookie or both).
   const accepted = op.schemes.includes(p.kind === 'key' ? 'apiKey' : 'sessionCookie');
   if (!accepted || !p.grants.includes(op.scope)) return 'forbidden';
@@ -494,6 +547,7 @@ const EXPECTED: Record<Outcome, string> = {
   allowed: 'success',
   'not found': '404 for this workspace\'s id',
   'own workspace': 'its own workspace only',
+  'no token': '404 without the conversation token',
 };
 
 function fill(path: string, params: Record<string, string>): string {
@@ -568,7 +622,13 @@ describe.each(operations.map((op) => [op.key, op] as const))('%s', (_key, op) =>
         break;
       case 'allowed':
         expect(res.status, JSON.stringify(res.body)).toBe(entry.ok);
+        if (p.kind === 'widget') {
+          // The widget's own start: a widget conversation with the token for the later calls.
+          expect(res.body).toMatchObject({ channel: 'widget', token: expect.any(String) });
+          expect(res.body.agent_id).not.toBe(fx.capture.agentId);
+        }
         break;
+      case 'no token':
       case 'not found': {
         expectProblem(res, 404);
         // Indistinguishable from an id that does not exist.

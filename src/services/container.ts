@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
 import { type Clock, systemClock } from '../domain/time.js';
 import { openStore, type Store } from '../store/db.js';
@@ -44,6 +45,8 @@ export async function openServices(config: Config, clock: Clock = systemClock): 
   return createServices({
     store, clock, defaultPlan: config.defaultPlan, sessionIdleMs: config.sessionIdleMinutes * 60_000,
     rateLimitPerSecond: config.rateLimitPerSecond, signinFailuresPerMinute: config.signinFailuresPerMinute,
+    // Shared by every process of one database, and not in the database itself.
+    rateLimitSalt: createHash('sha256').update('rate-limits:' + (config.database.kind === 'postgres' ? config.database.url : config.database.file)).digest('hex'),
   });
 }
 

@@ -10,5 +10,7 @@ export interface ServiceDeps {
   /** Sessions unused this long are signed out. */
   sessionIdleMs: number;
   rateLimitPerSecond: number;
+  /** Keys the names of shared rate-limit buckets, so no address is stored (see rate-limits.ts). */
+  rateLimitSalt: string;
   signinFailuresPerMinute: number;
 }

@@ -1,7 +1,7 @@
 // Token buckets: per API key and per session (RATE_LIMIT_PER_SECOND, bursts of twice that), and for
 // failed sign-ins per address and per email (SIGNIN_FAILURES_PER_MINUTE). In memory on SQLite, where one
 // process serves; in PostgreSQL when several processes share the database, so a limit holds across them.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { deleteIdleBuckets, takeToken } from '../store/rate-buckets.js';
 import type { ServiceDeps } from './deps.js';
 
@@ -13,10 +13,12 @@ export interface Allowance {
   resetSeconds: number;
 }
 
-export function createRateLimiter({ store, clock, rateLimitPerSecond, signinFailuresPerMinute }: ServiceDeps) {
+export function createRateLimiter({ store, clock, rateLimitPerSecond, signinFailuresPerMinute, rateLimitSalt }: ServiceDeps) {
   const memory = new Map<string, { tokens: number; at: number }>();
 
-  async function take(bucket: string, capacity: number, perSecond: number, cost: number): Promise<number> {
+  async function take(name: string, capacity: number, perSecond: number, cost: number): Promise<number> {
+    // Bucket names hold addresses and ids: only a keyed hash of them is kept, in memory or in the table.
+    const bucket = createHmac('sha256', rateLimitSalt).update(name).digest('base64url').slice(0, 32);
     const now = clock.now();
     if (store.dialect === 'postgres') return takeToken(store.db, bucket, capacity, perSecond, cost, now);
     const b = memory.get(bucket) ?? { tokens: capacity, at: now };
