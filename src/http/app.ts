@@ -1,5 +1,6 @@
 // The Fastify application: parsers, auth, idempotency, errors, OpenAPI, then one plugin per resource.
 import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -8,6 +9,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { sql } from 'kysely';
 import type { Services } from '../services/container.js';
 import { installAuth } from './auth.js';
+import { builtPath } from './built-files.js';
 import { installWidgetCors } from './cors.js';
 import { installErrorHandling, problem, sendProblem } from './errors.js';
 import { installIdempotency } from './idempotency.js';
@@ -145,6 +147,13 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
   await app.register(conversationRoutes(services.conversations, services.merges));
   await app.register(automationRoutes(services.automations));
   await app.register(widgetRoutes(services.conversations, services.workspaces));
+  // The dashboard: the built single-page app at /, its hashed assets cached for good.
+  await app.register(fastifyStatic, {
+    root: builtPath('web'), prefix: '/', wildcard: false, index: 'index.html',
+    setHeaders: (res, file) => {
+      res.setHeader('cache-control', file.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+    },
+  });
   await app.after();
 
   // A known path with another method is 405 with Allow, not 404.

@@ -1,22 +1,10 @@
 // The embeddable widget (/widget.js, built from widget/widget.ts) and the /demo page where a new user
 // plays the visitor of the default workspace's default agent.
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ConversationService } from '../../services/conversations.js';
 import type { WorkspaceService } from '../../services/workspaces.js';
-
-/** The built widget: dist/widget/widget.js at the package root (found from here, built or not). */
-function widgetFile(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const file = path.join(dir, 'dist', 'widget', 'widget.js');
-    if (fs.existsSync(file)) return file;
-    dir = path.dirname(dir);
-  }
-  throw new Error('dist/widget/widget.js is missing: run npm run build');
-}
+import { builtPath } from '../built-files.js';
 
 function demoPage(widgetKey: string): string {
   const key = widgetKey.replace(/[^A-Za-z0-9_-]/g, '');
@@ -48,7 +36,7 @@ leave your details.</p>
 
 export function widgetRoutes(conversations: ConversationService, workspaces: WorkspaceService): FastifyPluginAsync {
   return async (app) => {
-    const script = fs.readFileSync(widgetFile());
+    const script = fs.readFileSync(builtPath('widget', 'widget.js'));
     app.get('/widget.js', { schema: { hide: true } }, async (_request, reply) =>
       reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').header('cross-origin-resource-policy', 'cross-origin').send(script));
 

@@ -1,0 +1,116 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, ApiError, type Session } from './api';
+
+interface Key { id: string; name: string | null; prefix: string; scopes: string[]; created_at: string; last_used_at: string | null }
+interface Member { id: string; email: string; role: string }
+interface Workspace { name: string; plan: string; consent_required: boolean; consent_text: string | null; timezone: string; usage: { contacts: number }; limits: { contacts: number | null } }
+interface Rule { id: string; name: string; enabled: boolean }
+interface Agent { id: string; name: string; widget_key: string; allowed_origins: string[] }
+
+function errorText(e: unknown): string {
+  return e instanceof ApiError ? (e.problem.errors?.map((x) => `${x.field} ${x.message}`).join('; ') || e.message) : 'Something went wrong';
+}
+
+export function Settings({ session }: { session: Session }) {
+  const admin = session.role === 'admin' || session.role === 'owner';
+  const client = useQueryClient();
+  const [error, setError] = useState<string | null>(null);
+  const onError = (e: unknown) => setError(errorText(e));
+  const keys = useQuery({ queryKey: ['keys'], queryFn: () => api<{ data: Key[] }>('GET', '/v1/keys'), enabled: admin });
+  const members = useQuery({ queryKey: ['members'], queryFn: () => api<{ data: Member[] }>('GET', '/v1/members') });
+  const ws = useQuery({ queryKey: ['workspace'], queryFn: () => api<Workspace>('GET', '/v1/workspace') });
+  const rules = useQuery({ queryKey: ['automations'], queryFn: () => api<{ data: Rule[] }>('GET', '/v1/automations') });
+  const agents = useQuery({ queryKey: ['agents'], queryFn: () => api<{ data: Agent[] }>('GET', '/v1/agents') });
+  const [keyName, setKeyName] = useState('');
+  const [newKey, setNewKey] = useState<string | null>(null);
+  const [memberEmail, setMemberEmail] = useState('');
+  const [memberRole, setMemberRole] = useState('member');
+  const [memberPassword, setMemberPassword] = useState('');
+  const createKey = useMutation({
+    mutationFn: () => api<{ key: string }>('POST', '/v1/keys', { name: keyName || undefined, scopes: ['read', 'write'] }),
+    onSuccess: (k) => { setNewKey(k.key); setKeyName(''); void client.invalidateQueries({ queryKey: ['keys'] }); },
+    onError,
+  });
+  const patchWorkspace = (body: Record<string, unknown>) => api('PATCH', '/v1/workspace', body).then(() => client.invalidateQueries({ queryKey: ['workspace'] })).catch(onError);
+
+  return (
+    <main className="settings">
+      <h1>Settings</h1>
+      {error && <p role="alert" className="error">{error}</p>}
+      {admin && (
+        <section aria-labelledby="keys-title">
+          <h2 id="keys-title">API keys</h2>
+          <form onSubmit={(e) => { e.preventDefault(); createKey.mutate(); }}>
+            <label>Key name<input value={keyName} onChange={(e) => setKeyName(e.target.value)} /></label>
+            <button type="submit">Create key</button>
+          </form>
+          {newKey && (
+            <div role="status" className="secret">
+              <p>Your new key, shown only now:</p>
+              <code>{newKey}</code>
+              <button type="button" onClick={() => void navigator.clipboard?.writeText(newKey)}>Copy key</button>
+            </div>
+          )}
+          <ul>{keys.data?.data.map((k) => (
+            <li key={k.id}>{k.name ?? '(no name)'} · {k.prefix}… · {k.scopes.join(', ')}
+              <button type="button" aria-label={`Revoke key ${k.name ?? k.prefix}`} onClick={() => void api('DELETE', `/v1/keys/${k.id}`).then(() => client.invalidateQueries({ queryKey: ['keys'] })).catch(onError)}>Revoke</button></li>
+          ))}</ul>
+        </section>
+      )}
+      <section aria-labelledby="members-title">
+        <h2 id="members-title">Team members</h2>
+        <ul>{members.data?.data.map((m) => (
+          <li key={m.id}>{m.email} · {admin && m.id !== session.user.id ? (
+            <label>Role of {m.email}<select value={m.role} onChange={(e) => void api('PATCH', `/v1/members/${m.id}`, { role: e.target.value }).then(() => client.invalidateQueries({ queryKey: ['members'] })).catch(onError)}>
+              {['viewer', 'member', 'admin', 'owner'].map((r) => <option key={r}>{r}</option>)}
+            </select></label>
+          ) : m.role}</li>
+        ))}</ul>
+        {admin && (
+          <form onSubmit={(e) => { e.preventDefault(); void api('POST', '/v1/members', { email: memberEmail, role: memberRole, password: memberPassword || undefined }).then(() => { setMemberEmail(''); setMemberPassword(''); return client.invalidateQueries({ queryKey: ['members'] }); }).catch(onError); }}>
+            <label>Member email<input type="email" value={memberEmail} onChange={(e) => setMemberEmail(e.target.value)} /></label>
+            <label>Member role<select value={memberRole} onChange={(e) => setMemberRole(e.target.value)}>{['viewer', 'member', 'admin', 'owner'].map((r) => <option key={r}>{r}</option>)}</select></label>
+            <label>Initial password<input type="password" autoComplete="new-password" value={memberPassword} onChange={(e) => setMemberPassword(e.target.value)} /></label>
+            <button type="submit">Add member</button>
+          </form>
+        )}
+      </section>
+      {ws.data && (
+        <section aria-labelledby="workspace-title">
+          <h2 id="workspace-title">Workspace</h2>
+          <p>Plan: {ws.data.plan} · {ws.data.usage.contacts.toLocaleString()} contacts{ws.data.limits.contacts !== null ? ` of ${ws.data.limits.contacts.toLocaleString()}` : ''}</p>
+          {admin ? (
+            <>
+              <label>Plan<select value={ws.data.plan} onChange={(e) => void patchWorkspace({ plan: e.target.value })}>{['free', 'pro', 'business', 'enterprise'].map((p) => <option key={p}>{p}</option>)}</select></label>
+              <label>Time zone<input defaultValue={ws.data.timezone} onBlur={(e) => void patchWorkspace({ timezone: e.target.value })} /></label>
+              <label><input type="checkbox" checked={ws.data.consent_required} onChange={(e) => void patchWorkspace({ consent_required: e.target.checked })} /> Require consent before capturing details</label>
+              <label>Consent banner text<input defaultValue={ws.data.consent_text ?? ''} onBlur={(e) => void patchWorkspace({ consent_text: e.target.value })} /></label>
+            </>
+          ) : <p>Time zone: {ws.data.timezone} · Consent required: {ws.data.consent_required ? 'yes' : 'no'}</p>}
+        </section>
+      )}
+      <section aria-labelledby="rules-title">
+        <h2 id="rules-title">Automation rules</h2>
+        <ul>{rules.data?.data.map((r) => (
+          <li key={r.id}>{admin ? (
+            <label><input type="checkbox" checked={r.enabled} onChange={(e) => void api('PATCH', `/v1/automations/${r.id}`, { enabled: e.target.checked }).then(() => client.invalidateQueries({ queryKey: ['automations'] })).catch(onError)} /> {r.name}</label>
+          ) : `${r.name} (${r.enabled ? 'on' : 'off'})`}</li>
+        ))}</ul>
+      </section>
+      <section aria-labelledby="agents-title">
+        <h2 id="agents-title">Agents and the widget</h2>
+        {agents.data?.data.map((a) => (
+          <div key={a.id} className="agent">
+            <h3>{a.name}</h3>
+            <p>Widget key: <code>{a.widget_key}</code></p>
+            <p>Allowed origins: {a.allowed_origins.join(', ') || 'none yet'}</p>
+            {admin && <label>Allowed origins of {a.name}<input defaultValue={a.allowed_origins.join(', ')} onBlur={(e) => void api('PATCH', `/v1/agents/${a.id}`, { allowed_origins: e.target.value.split(',').map((s) => s.trim()).filter(Boolean) }).then(() => client.invalidateQueries({ queryKey: ['agents'] })).catch(onError)} /></label>}
+            <p>Paste into your site:</p>
+            <pre>{`<script src="${location.origin}/widget.js" data-key="${a.widget_key}" async></script>`}</pre>
+          </div>
+        ))}
+      </section>
+    </main>
+  );
+}
