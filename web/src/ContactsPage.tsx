@@ -8,7 +8,7 @@ import { FiltersPanel } from './FiltersPanel';
 import { FILTER_KEYS, listQuery, useUrlParams } from './url-state';
 
 const COLUMNS: Array<{ key: string; label: string; value: (c: Contact) => string }> = [
-  { key: 'name', label: 'Name', value: (c) => c.name ?? '' },
+  { key: 'name', label: 'Name', value: (c) => c.name ?? '—' },
   { key: 'email', label: 'Email', value: (c) => c.email ?? '' },
   { key: 'phone', label: 'Phone', value: (c) => c.phone ?? '' },
   { key: 'source', label: 'Source', value: (c) => c.source },
