@@ -128,6 +128,13 @@ async function call(method: string, path: string, auth: Auth, body?: unknown): P
   if (auth.csrf != null && !SAFE.has(method)) headers['x-csrf-token'] = auth.csrf;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(t.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    // A stream stays open: its opening lines are the answer.
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    await reader.cancel();
+    return { status: res.status, headers: res.headers, body: new TextDecoder().decode(first.value) };
+  }
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text && /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : text };
 }
@@ -457,6 +464,7 @@ const REQUESTS: Record<string, RequestSpec> = {
       expect((await call('GET', '/v1/workspace', otherAuth())).body.consent_text).toBe(res.body.consent_text);
     },
   },
+  'GET /v1/stream': { scope: 'read', ok: 200, own: async (res) => expect(res.body).toMatch(/^retry: 2000\nid: \d+\n\n/) },
   'GET /v1/me': { scope: 'read', ok: 200, own: async (res) => expect(res.body.workspace.id).toBe(fx.other.id) },
   'GET /v1/keys': { scope: 'admin', ok: 200, own: async (res) => expect(res.body.data.map((k: any) => k.id)).toContain(fx.other.keyId) },
   'POST /v1/keys': {

@@ -20,6 +20,7 @@ import { contactRoutes } from './routes/contacts.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { memberRoutes } from './routes/members.js';
 import { sessionRoutes } from './routes/session.js';
+import { streamRoutes } from './routes/stream.js';
 import { widgetRoutes } from './routes/widget.js';
 import { workspaceRoutes } from './routes/workspace.js';
 import { Contact, Problem, problemResponse } from './schemas.js';
@@ -147,6 +148,7 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
   await app.register(conversationRoutes(services.conversations, services.merges));
   await app.register(automationRoutes(services.automations));
   await app.register(widgetRoutes(services.conversations, services.workspaces));
+  await app.register(streamRoutes(services.stream));
   // The dashboard: the built single-page app at /, its hashed assets cached for good.
   await app.register(fastifyStatic, {
     root: builtPath('web'), prefix: '/', wildcard: false, index: 'index.html',

@@ -10,6 +10,7 @@ import { createConversationService } from './conversations.js';
 import { createIdempotencyService } from './idempotency.js';
 import { createMergeService } from './merge.js';
 import { createRateLimiter } from './rate-limits.js';
+import { createStreamService } from './stream.js';
 import type { ServiceDeps } from './deps.js';
 import { createWorkspaceService } from './workspaces.js';
 
@@ -26,6 +27,7 @@ export function createServices(deps: ServiceDeps) {
     workspaces,
     accounts: createAccountService(deps, workspaces),
     limits: createRateLimiter(deps),
+    stream: createStreamService(deps),
     keys: createApiKeyService(deps),
     idempotency: createIdempotencyService(deps),
   };
