@@ -82,6 +82,29 @@ describe('dashboard', () => {
     await page.close();
   });
 
+  it('sorts by every column both ways, in the order the API gives', async () => {
+    const page = await signIn();
+    const columns: Array<[string, string, (c: any) => string]> = [
+      ['Email', 'email', (c) => c.email ?? ''], ['Phone', 'phone', (c) => c.phone ?? ''], ['Source', 'source', (c) => c.source],
+      ['Created', 'created_at', (c) => new Date(c.created_at).toLocaleDateString('en-US')], ['Conversations', 'conversation_count', (c) => String(c.conversation_count)],
+    ];
+    const cells = (column: number) => page.locator(`[role="grid"] [role="row"]:not(.head) [role="gridcell"]:nth-child(${column})`).allInnerTexts();
+    for (const [label, field, shown] of columns) {
+      const index = ['Name', 'Email', 'Phone', 'Source', 'Created', 'Conversations'].indexOf(label) + 1;
+      const header = page.getByRole('columnheader', { name: new RegExp(label) });
+      for (const [dir, prefix] of [['ascending', ''], ['descending', '-']] as const) {
+        await header.getByRole('button').click();
+        await expect.poll(() => header.getAttribute('aria-sort')).toBe(dir);
+        const want = (await api.get(`/v1/contacts?sort=${prefix}${field}&limit=15`)).body.data.map(shown);
+        await expect.poll(async () => (await cells(index)).slice(0, 15)).toEqual(want);
+        // The row ids in order, not only the shown values: names are unique in this data.
+        const ids = (await api.get(`/v1/contacts?sort=${prefix}${field}&limit=15`)).body.data.map((c: any) => c.name ?? '—');
+        await expect.poll(async () => (await names(page)).slice(0, 15)).toEqual(ids);
+      }
+    }
+    await page.close();
+  });
+
   it('searches as you type and combines filters like the API', async () => {
     const page = await signIn();
     await page.keyboard.press('/');
