@@ -507,6 +507,7 @@ const REQUESTS: Record<string, RequestSpec> = {
   },
   'GET /v1/contacts/{id}/conversations': { scope: 'read', ok: 200, target: theContact },
   'GET /v1/contacts/{id}/context': { scope: 'read', ok: 200, target: theContact },
+  'GET /v1/contacts/{id}/data-export': { scope: 'read', ok: 200, target: theContact },
   'GET /v1/visitors/{visitor_id}/context': {
     scope: 'read', ok: 200, target: theVisitor, keyedByCaller: true,
     // Another workspace knows no such visitor: an empty profile, nothing of this one.

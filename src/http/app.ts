@@ -145,7 +145,7 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
   await app.register(workspaceRoutes(services.workspaces, services.keys));
   await app.register(sessionRoutes(services.accounts, services.limits));
   await app.register(memberRoutes(services.accounts));
-  await app.register(conversationRoutes(services.conversations, services.merges));
+  await app.register(conversationRoutes(services.conversations, services.merges, services.dataExports));
   await app.register(automationRoutes(services.automations));
   await app.register(widgetRoutes(services.conversations, services.workspaces));
   await app.register(streamRoutes(services.stream));

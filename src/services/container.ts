@@ -7,6 +7,7 @@ import { createApiKeyService } from './api-keys.js';
 import { createContactService } from './contacts.js';
 import { createAutomationService } from './automations.js';
 import { createConversationService } from './conversations.js';
+import { createDataExportService } from './data-export.js';
 import { createIdempotencyService } from './idempotency.js';
 import { createMergeService } from './merge.js';
 import { createRateLimiter } from './rate-limits.js';
@@ -28,6 +29,7 @@ export function createServices(deps: ServiceDeps) {
     accounts: createAccountService(deps, workspaces),
     limits: createRateLimiter(deps),
     stream: createStreamService(deps),
+    dataExports: createDataExportService(deps),
     keys: createApiKeyService(deps),
     idempotency: createIdempotencyService(deps),
   };

@@ -144,6 +144,10 @@ describe('dashboard', () => {
     await dialog.getByLabel('New note').fill('Call back on Friday');
     await dialog.getByRole('button', { name: 'Add note' }).click();
     await expect.poll(async () => (await api.get(`/v1/contacts/${made.id}/notes`)).body.data.map((n: { body: string }) => n.body)).toEqual(['Call back on Friday']);
+    const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('link', { name: 'Export Contact Data' }).click()]);
+    const exported = JSON.parse(await (await import('node:fs/promises')).readFile((await download.path()), 'utf8'));
+    expect(exported.contact).toMatchObject({ id: made.id, name: 'Detail Person Renamed' });
+    expect(exported.notes.map((n: { body: string }) => n.body)).toEqual(['Call back on Friday']);
     await dialog.getByRole('button', { name: 'Delete Contact' }).click();
     await dialog.getByRole('button', { name: 'Delete permanently' }).click();
     await expect.poll(async () => (await api.get(`/v1/contacts/${made.id}`)).status).toBe(404);

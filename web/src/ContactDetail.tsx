@@ -110,8 +110,7 @@ export function ContactDetail({ id, canWrite, onClose }: { id: string; canWrite:
             <ul>{notes.data?.data.map((n) => <li key={n.id}>{n.body} <small>— {n.author.name ?? 'someone'}, {new Date(n.created_at).toLocaleString()}</small></li>)}</ul>
           </section>
           <section aria-label="Privacy">
-            <button type="button" disabled title="The data-export endpoint is not built yet">Export Contact Data</button>
-            <p className="notice">Export Contact Data (the GDPR access request) is not built yet in this version.</p>
+            <a className="button" href={`/v1/contacts/${id}/data-export`} download={`${id}-data.json`}>Export Contact Data</a>
             {canWrite && !confirming && <button type="button" className="danger" onClick={() => setConfirming(true)}>Delete Contact</button>}
             {confirming && (
               <div role="alertdialog" aria-label="Confirm deletion">

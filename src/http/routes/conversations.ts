@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { ConversationService } from '../../services/conversations.js';
+import type { DataExportService } from '../../services/data-export.js';
 import type { MergeService } from '../../services/merge.js';
 import { principalOf } from '../auth.js';
 import { errors, IdParams, pageOf } from '../schemas.js';
@@ -34,7 +35,7 @@ function conversationToken(headers: Record<string, unknown>): string | undefined
 
 const Origins = Type.Array(Type.String({ maxLength: 300 }), { maxItems: 50 });
 
-export function conversationRoutes(conversations: ConversationService, merges: MergeService): FastifyPluginAsyncTypebox {
+export function conversationRoutes(conversations: ConversationService, merges: MergeService, dataExports: DataExportService): FastifyPluginAsyncTypebox {
   return async (app) => {
     const tags = ['Capture'];
     app.get('/v1/agents', {
@@ -163,6 +164,29 @@ export function conversationRoutes(conversations: ConversationService, merges: M
         response: { 200: Context, ...errors() },
       },
     }, async (request) => conversations.visitorContext(principalOf(request), request.params.visitor_id, request.query.channel ?? 'widget'));
+
+    app.get('/v1/contacts/:id/data-export', {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['Contacts'], summary: 'GDPR access request: everything held about the person, as one JSON document',
+        description: 'Profile, identities (visitor ids per channel), every conversation with its transcript, notes, consents and the timeline.',
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            exported_at: Type.String({ format: 'date-time' }), contact: Type.Ref('Contact'),
+            identities: Type.Array(Type.Object({ channel: Type.String(), visitor_id: Type.String(), first_seen: Type.String({ format: 'date-time' }) })),
+            conversations: Type.Array(Conversation),
+            notes: Type.Array(Type.Object({ id: Type.String(), body: Type.String(), created_at: Type.String({ format: 'date-time' }) })),
+            consents: Type.Array(Type.Object({ given: Type.Boolean(), channel: Nullable(Type.String()), wording: Nullable(Type.String()), at: Type.String({ format: 'date-time' }) })),
+            timeline: Type.Array(Type.Object({ id: Type.String(), type: Type.String(), occurred_at: Type.String({ format: 'date-time' }), data: Type.Unknown() })),
+          }),
+          ...errors(),
+        },
+      },
+    }, async (request, reply) => {
+      const doc = await dataExports.export(principalOf(request), request.params.id);
+      return reply.header('content-disposition', `attachment; filename="${request.params.id.replace(/[^a-z0-9_]/gi, '')}-data.json"`).send(doc);
+    });
 
     app.post('/v1/contacts/:id/merge', {
       config: { scope: 'write' },
