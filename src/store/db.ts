@@ -97,7 +97,16 @@ function openPostgres(database: Extract<Config['database'], { kind: 'postgres' }
     transaction: (fn) => withRetry(() => db.transaction().execute(fn)),
     async migrate() {
       if (database.schema) await sql.raw(`CREATE SCHEMA IF NOT EXISTS ${database.schema}`).execute(db);
-      return migrateToLatest(db as Kysely<unknown>, 'postgres', database.schema);
+      // Kysely's migrator looks at the tables of every schema; one dropped at that moment (by another
+      // deployment or test run sharing the database) fails the lookup with 3F000. Looking again works.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await migrateToLatest(db as Kysely<unknown>, 'postgres', database.schema);
+        } catch (error) {
+          if ((error as { code?: string }).code !== '3F000' || attempt >= 5) throw error;
+          await new Promise((r) => setTimeout(r, 100 * attempt));
+        }
+      }
     },
     close: () => db.destroy(),
   };
