@@ -5,6 +5,7 @@
 // triggering transaction (the answer and the outbox events already carry them), validation, and scopes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectInvalid, expectProblem } from './support/problems.js';
+import { contact, start, timeline } from './support/capture.js';
 import { client, type Client, startTestServer, type TestServer } from './support/server.js';
 
 let t: TestServer;
@@ -29,12 +30,6 @@ async function newWorkspace(): Promise<Ws> {
   return { api: client(t.url, ws.key), id: ws.id, keyFor: (scopes) => ws.keyFor(scopes) };
 }
 
-async function start(api: Client, body: Record<string, unknown>): Promise<any> {
-  const res = await api.post('/v1/conversations', body);
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
-}
-
 async function identify(api: Client, conversationId: string, body: Record<string, unknown>): Promise<any> {
   const res = await api.post(`/v1/conversations/${conversationId}/identify`, body);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -54,18 +49,6 @@ async function defaultRule(api: Client, tag: string): Promise<any> {
   const rule = (await rules(api)).find((r) => (r.then.add_tags ?? []).includes(tag));
   expect(rule, `a rule that adds ${tag}`).toBeDefined();
   return rule;
-}
-
-async function contact(api: Client, id: string): Promise<any> {
-  const res = await api.get(`/v1/contacts/${id}`);
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body;
-}
-
-async function timeline(api: Client, id: string): Promise<any[]> {
-  const res = await api.get(`/v1/contacts/${id}/timeline?limit=200`);
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body.data;
 }
 
 const dataOf = (e: any) => (typeof e.data === 'string' ? JSON.parse(e.data) : e.data);

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAllTables } from './support/database.js';
 import { expectInvalid, expectProblem } from './support/problems.js';
+import { start } from './support/capture.js';
 import { type Answer, client, type Client, manualClock, startTestServer, type TestServer } from './support/server.js';
 
 const T0 = Date.parse('2026-03-15T10:30:00.000Z');
@@ -23,12 +24,6 @@ const iso = (ms: number) => new Date(ms).toISOString();
 async function newWorkspace(): Promise<{ api: Client; id: string }> {
   const ws = await t.workspace();
   return { api: client(t.url, ws.key), id: ws.id };
-}
-
-async function start(api: Client, body: Record<string, unknown> = {}): Promise<any> {
-  const res = await api.post('/v1/conversations', body);
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
 }
 
 async function say(api: Client, id: string, text: string, role = 'user', at?: string): Promise<any> {

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cellsContaining, readAllTables } from './support/database.js';
 import { expectInvalid, expectProblem } from './support/problems.js';
+import { contact, start, timeline } from './support/capture.js';
 import { client, type Client, manualClock, startTestServer, type TestServer } from './support/server.js';
 
 const T0 = Date.parse('2026-03-15T10:30:00.000Z');
@@ -25,12 +26,6 @@ async function newWorkspace(): Promise<{ api: Client; id: string }> {
   return { api: client(t.url, ws.key), id: ws.id };
 }
 
-async function start(api: Client, body: Record<string, unknown> = {}): Promise<any> {
-  const res = await api.post('/v1/conversations', body);
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
-}
-
 async function say(api: Client, id: string, text: string, role = 'user'): Promise<any> {
   const res = await api.post(`/v1/conversations/${id}/messages`, { role, text });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -41,18 +36,6 @@ async function identify(api: Client, convId: string, body: Record<string, unknow
   const res = await api.post(`/v1/conversations/${convId}/identify`, body);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body;
-}
-
-async function contact(api: Client, id: string): Promise<any> {
-  const res = await api.get(`/v1/contacts/${id}`);
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body;
-}
-
-async function timeline(api: Client, id: string): Promise<any[]> {
-  const res = await api.get(`/v1/contacts/${id}/timeline?limit=200`);
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body.data;
 }
 
 async function count(api: Client): Promise<number> {

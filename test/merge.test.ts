@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAllTables, rowsReferencing } from './support/database.js';
 import { expectInvalid, expectProblem } from './support/problems.js';
+import { start, timeline } from './support/capture.js';
 import { client, type Client, manualClock, startTestServer, type TestServer } from './support/server.js';
 
 const T0 = Date.parse('2026-03-15T10:30:00.000Z');
@@ -30,12 +31,6 @@ async function create(api: Client, body: Record<string, unknown>): Promise<any> 
   return res.body;
 }
 
-async function start(api: Client, body: Record<string, unknown>): Promise<any> {
-  const res = await api.post('/v1/conversations', body);
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
-}
-
 async function identify(api: Client, convId: string, body: Record<string, unknown>): Promise<any> {
   const res = await api.post(`/v1/conversations/${convId}/identify`, body);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -46,12 +41,6 @@ async function merge(api: Client, into: string, from: string): Promise<any> {
   const res = await api.post(`/v1/contacts/${into}/merge`, { from });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body;
-}
-
-async function timeline(api: Client, id: string): Promise<any[]> {
-  const res = await api.get(`/v1/contacts/${id}/timeline?limit=200`);
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body.data;
 }
 
 describe('merge', () => {

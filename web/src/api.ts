@@ -32,25 +32,8 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return data as T;
 }
 
-export interface Contact {
-  id: string;
-  name: string | null;
-  email: string | null;
-  phone: string | null;
-  company: string | null;
-  source: string;
-  first_seen: string;
-  last_seen: string;
-  conversation_count: number;
-  page_url: string | null;
-  ip_country: string | null;
-  tags: string[];
-  metadata: Record<string, unknown>;
-  lifecycle_stage: string;
-  archived: boolean;
-  created_at: string;
-  updated_at: string;
-}
+/** The API's contact, as the server's presenter defines it (one definition for both sides). */
+export type { ContactView as Contact } from '../../src/services/contact-view';
 
 export interface Page<T> {
   data: T[];
