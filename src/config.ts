@@ -20,6 +20,16 @@ export interface Config {
   signinFailuresPerMinute: number;
   /** A session unused this long is signed out. */
   sessionIdleMinutes: number;
+  /** Where export and import files live (shared storage when several processes run). */
+  filesDir: string;
+  /** The address people reach the server at, for links in mail; null: the address of the request. */
+  publicUrl: string | null;
+  /** Mail for finished exports; null: no mail is sent. */
+  mail: { url: string; from: string } | null;
+  /** Whether this process also runs background jobs (exports, imports, retention). */
+  runJobs: boolean;
+  /** Largest import file accepted, in bytes. */
+  importMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +85,12 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('DATABASE_URL', 'must start with postgres:// or sqlite:');
   }
   const trust = text(env, 'TRUST_PROXY', 'false');
+  const publicUrl = text(env, 'PUBLIC_URL', '');
+  if (publicUrl !== '' && !/^https?:\/\/[^/]+\/?$/.test(publicUrl)) throw new ConfigError('PUBLIC_URL', 'must be an http(s) origin such as https://contacts.example.com');
+  const smtpUrl = text(env, 'SMTP_URL', '');
+  if (smtpUrl !== '' && !/^smtps?:\/\//.test(smtpUrl)) throw new ConfigError('SMTP_URL', 'must start with smtp:// or smtps://');
+  const jobs = text(env, 'RUN_JOBS', 'true');
+  if (jobs !== 'true' && jobs !== 'false') throw new ConfigError('RUN_JOBS', `must be true or false, got "${jobs}"`);
   return {
     host,
     port,
@@ -87,5 +103,10 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 1000, 0, 1_000_000),
     signinFailuresPerMinute: integer(env, 'SIGNIN_FAILURES_PER_MINUTE', 10, 0, 100_000),
     sessionIdleMinutes: integer(env, 'SESSION_IDLE_MINUTES', 720, 1, 525_600),
+    filesDir: path.resolve(text(env, 'FILES_DIR', path.join(dataDir, 'files'))),
+    publicUrl: publicUrl === '' ? null : publicUrl.replace(/\/$/, ''),
+    mail: smtpUrl === '' ? null : { url: smtpUrl, from: text(env, 'MAIL_FROM', 'Chatsby Contacts <contacts@localhost>') },
+    runJobs: jobs === 'true',
+    importMaxBytes: integer(env, 'IMPORT_MAX_MB', 1024, 1, 1_048_576) * 1024 * 1024,
   };
 }

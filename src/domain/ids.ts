@@ -18,6 +18,7 @@ export const ID_PREFIX = {
   visitor: 'vis',
   consent: 'cns',
   job: 'job',
+  erasure: 'ers',
 } as const;
 export type IdKind = keyof typeof ID_PREFIX;
 

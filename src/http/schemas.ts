@@ -3,7 +3,7 @@ import { type TSchema, Type } from '@sinclair/typebox';
 import { LIFECYCLE_STAGES } from '../domain/contact.js';
 import { SCOPES } from '../domain/access.js';
 
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Timestamp = Type.String({ format: 'date-time', examples: ['2026-03-15T10:30:00.000Z'] });
 
 export const Problem = Type.Object(

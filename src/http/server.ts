@@ -30,11 +30,13 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   const setupToken = await services.accounts.issueSetupToken();
   const base = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
   const { store } = services.deps;
+  if (config.runJobs) services.jobs.start();
 
   // Stored idempotent answers live 24 hours.
   const sweep = setInterval(() => {
     void services.limits.sweep().catch(() => undefined);
     void services.accounts.purgeExpiredSessions().catch(() => undefined);
+    void services.exports.sweep().catch(() => undefined);
     void services.idempotency.purgeExpired().catch((err: unknown) => {
       logger.warn({ err: { message: (err as Error).message } }, 'idempotency sweep failed');
     });
@@ -52,6 +54,8 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
         draining.value = true;
         if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
         await app.close();
+        await services.jobs.stop();
+        services.deps.mailer?.close();
         await store.close();
       })();
       return closing;

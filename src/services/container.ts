@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
 import { type Clock, systemClock } from '../domain/time.js';
+import { createMailer } from '../integrations/mail.js';
+import { createJobRunner, type JobKind } from '../jobs/runner.js';
 import { openStore, type Store } from '../store/db.js';
 import { createAccountService } from './accounts.js';
 import { createApiKeyService } from './api-keys.js';
@@ -8,6 +10,7 @@ import { createContactService } from './contacts.js';
 import { createAutomationService } from './automations.js';
 import { createConversationService } from './conversations.js';
 import { createDataExportService } from './data-export.js';
+import { createExportService } from './exports.js';
 import { createIdempotencyService } from './idempotency.js';
 import { createMergeService } from './merge.js';
 import { createRateLimiter } from './rate-limits.js';
@@ -16,6 +19,10 @@ import type { ServiceDeps } from './deps.js';
 import { createWorkspaceService } from './workspaces.js';
 
 export function createServices(deps: ServiceDeps) {
+  const kinds: Record<string, JobKind> = {};
+  const jobs = createJobRunner(deps.store, deps.clock, kinds);
+  const exports = createExportService({ ...deps, poke: () => jobs.poke() });
+  kinds.export = { run: (payload, _job, ctx) => exports.run(payload, ctx), maxAttempts: 3, failed: exports.failed };
   const workspaces = createWorkspaceService(deps);
   const automations = createAutomationService(deps);
   const conversations = createConversationService(deps, automations);
@@ -25,6 +32,8 @@ export function createServices(deps: ServiceDeps) {
     conversations,
     merges: createMergeService(deps, conversations),
     deps,
+    jobs,
+    exports,
     workspaces,
     accounts: createAccountService(deps, workspaces),
     limits: createRateLimiter(deps),
@@ -49,6 +58,7 @@ export async function openServices(config: Config, clock: Clock = systemClock): 
   return createServices({
     store, clock, defaultPlan: config.defaultPlan, sessionIdleMs: config.sessionIdleMinutes * 60_000,
     rateLimitPerSecond: config.rateLimitPerSecond, signinFailuresPerMinute: config.signinFailuresPerMinute,
+    filesDir: config.filesDir, publicUrl: config.publicUrl, mailer: createMailer(config.mail),
     // Shared by every process of one database, and not in the database itself.
     rateLimitSalt: createHash('sha256').update('rate-limits:' + (config.database.kind === 'postgres' ? config.database.url : config.database.file)).digest('hex'),
   });

@@ -1,5 +1,6 @@
 import type { Plan } from '../config.js';
 import type { Clock } from '../domain/time.js';
+import type { Mailer } from '../integrations/mail.js';
 import type { Store } from '../store/db.js';
 
 /** What every service is built from: small and explicit, easy to hand a test's store and clock. */
@@ -13,4 +14,9 @@ export interface ServiceDeps {
   /** Keys the names of shared rate-limit buckets, so no address is stored (see rate-limits.ts). */
   rateLimitSalt: string;
   signinFailuresPerMinute: number;
+  /** Export and import files. */
+  filesDir: string;
+  /** The public origin for links in mail; null: the origin of the request that asked. */
+  publicUrl: string | null;
+  mailer: Mailer | null;
 }

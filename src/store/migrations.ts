@@ -234,10 +234,30 @@ const capture: Ddl = (d) => {
   ];
 };
 
+// Data in and out: download links for exports, resumable imports (the report's committed length and
+// the rows read), erasure receipts by workspace, and the lookups the job runner and retention make.
+const data: Ddl = (d) => {
+  const { T, INT } = types(d);
+  return [
+    `ALTER TABLE exports ADD COLUMN download_token ${T}`,
+    `ALTER TABLE exports ADD COLUMN format ${T} NOT NULL DEFAULT 'csv'`,
+    `ALTER TABLE exports ADD COLUMN origin ${T}`,
+    `ALTER TABLE exports ADD COLUMN file_deleted_at ${INT}`,
+    `CREATE INDEX exports_workspace ON exports (workspace_id, created_at)`,
+    `ALTER TABLE imports ADD COLUMN report_bytes ${INT} NOT NULL DEFAULT 0`,
+    `ALTER TABLE imports ADD COLUMN report_token ${T}`,
+    `ALTER TABLE imports ADD COLUMN notes ${T} NOT NULL DEFAULT '[]'`,
+    `CREATE INDEX imports_workspace ON imports (workspace_id, created_at)`,
+    `CREATE INDEX erasure_receipts_workspace ON erasure_receipts (workspace_id, erased_at)`,
+    `CREATE INDEX conversations_age ON conversations (workspace_id, last_message_at)`,
+  ];
+};
+
 const MIGRATIONS: Record<string, Ddl> = {
   '0001_initial': initial,
   '0002_accounts': accounts,
   '0003_capture': capture,
+  '0004_data': data,
 };
 
 class SqlMigrations implements MigrationProvider {

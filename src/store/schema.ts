@@ -97,6 +97,75 @@ export interface IdempotencyRow {
   created_at: number;
 }
 
+export interface JobRow {
+  id: string;
+  workspace_id: string | null;
+  kind: string;
+  payload: string;
+  status: 'queued' | 'running' | 'done' | 'failed';
+  run_at: number;
+  attempts: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_error: string | null;
+  dedupe_key: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type TaskStatus = 'queued' | 'running' | 'completed' | 'failed';
+
+export interface ExportRow {
+  id: string;
+  workspace_id: string;
+  requested_by: string | null;
+  filters: string;
+  fields: string;
+  format: string;
+  status: TaskStatus;
+  row_count: number;
+  progress: number;
+  file_path: string | null;
+  token_hash: string | null;
+  download_token: string | null;
+  origin: string | null;
+  error: string | null;
+  created_at: number;
+  completed_at: number | null;
+  file_deleted_at: number | null;
+}
+
+export interface ImportRow {
+  id: string;
+  workspace_id: string;
+  requested_by: string | null;
+  options: string;
+  status: TaskStatus;
+  progress: number;
+  created: number;
+  updated: number;
+  skipped: number;
+  failed: number;
+  file_path: string | null;
+  report_path: string | null;
+  report_bytes: number;
+  report_token: string | null;
+  cursor_row: number;
+  notes: string;
+  error: string | null;
+  created_at: number;
+  completed_at: number | null;
+}
+
+export interface ErasureReceiptRow {
+  id: string;
+  workspace_id: string;
+  contact_id: string;
+  erased_by: string | null;
+  removed: string;
+  erased_at: number;
+}
+
 export interface SuppressionRow {
   workspace_id: string;
   identity_hash: string;
@@ -227,4 +296,8 @@ export interface Tables {
   events: EventRow;
   idempotency_keys: IdempotencyRow;
   suppressions: SuppressionRow;
+  jobs: JobRow;
+  exports: ExportRow;
+  imports: ImportRow;
+  erasure_receipts: ErasureReceiptRow;
 }

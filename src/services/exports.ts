@@ -1,0 +1,284 @@
+// Async CSV exports: a request queues a durable job; a worker streams the matching contacts to a file
+// page by page (memory flat in the row count), then a download link with an unguessable token works
+// for 24 hours without other credentials. History is kept per plan; the requester may be mailed.
+import { timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { actorOf, type Actor, type Principal } from '../domain/access.js';
+import { csvCell, csvLine, type ExportColumn, exportColumns, neutralise } from '../domain/csv.js';
+import { type Cursor, type FilterInput, LIST_PARAMETERS, parseFilter, parseLimit, parseSort } from '../domain/contact-query.js';
+import { Gone, Invalid, NotFound } from '../domain/errors.js';
+import { newId, randomToken } from '../domain/ids.js';
+import { PLAN_LIMITS } from '../domain/plans.js';
+import { toIso } from '../domain/time.js';
+import type { Mailer } from '../integrations/mail.js';
+import { countContacts, listContacts, sortKey } from '../store/contact-list.js';
+import * as events from '../store/events.js';
+import { enqueueJob } from '../store/jobs.js';
+import type { ContactRow, ExportRow, WorkspaceRow } from '../store/schema.js';
+import * as tasks from '../store/tasks.js';
+import { getWorkspace } from '../store/workspaces.js';
+import type { JobContext } from '../jobs/runner.js';
+import { presentContact } from './contact-view.js';
+import { decodeSimpleCursor, encodeSimpleCursor } from './cursors.js';
+import type { Page } from './contacts.js';
+import type { ServiceDeps } from './deps.js';
+
+/** A download link works this long after the export completes. */
+export const DOWNLOAD_WINDOW_MS = 24 * 3600_000;
+const PAGE_ROWS = 2000;
+
+export interface ExportRequest {
+  filters?: unknown;
+  fields?: unknown;
+  format?: unknown;
+}
+
+export interface ExportView {
+  id: string;
+  status: ExportRow['status'];
+  format: string;
+  filters: Record<string, unknown>;
+  fields: string[];
+  row_count: number;
+  progress: number;
+  download_url: string | null;
+  expires_at: string | null;
+  requested_by: Actor | null;
+  error: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+export interface ExportDeps extends ServiceDeps {
+  filesDir: string;
+  publicUrl: string | null;
+  mailer: Mailer | null;
+  poke(): void;
+}
+
+/** The filters object: the list parameters (and `sort`) by name, checked as the list checks them. */
+function checkFilters(filters: unknown, ws: WorkspaceRow, now: number): Record<string, unknown> {
+  if (filters === undefined || filters === null) return {};
+  if (typeof filters !== 'object' || Array.isArray(filters)) throw Invalid.field('filters', 'must be an object of list parameters');
+  const given = filters as Record<string, unknown>;
+  const unknown = Object.keys(given).filter((k) => k !== 'sort' && !(LIST_PARAMETERS as readonly string[]).includes(k));
+  if (unknown.length) throw new Invalid(unknown.map((k) => ({ field: `filters.${k}`, message: 'is not a list parameter; see GET /v1/contacts' })));
+  try {
+    const { sort, ...rest } = given;
+    parseSort(sort);
+    parseFilter(rest as FilterInput, { timezone: ws.timezone, now });
+  } catch (error) {
+    if (error instanceof Invalid) throw new Invalid(error.errors.map((e) => ({ ...e, field: `filters.${e.field}` })));
+    throw error;
+  }
+  return given;
+}
+
+/** One contact as a CSV line of the chosen columns, with formula cells neutralised. */
+function csvRecord(row: ContactRow, columns: ExportColumn[]): string {
+  const view = presentContact(row);
+  return csvLine(columns.map((c) => {
+    if (c === 'tags') return csvCell(neutralise(view.tags.join(',')), view.tags.length > 0);
+    if (c === 'metadata') return csvCell(neutralise(JSON.stringify(view.metadata)));
+    const v = view[c];
+    if (v === null) return '';
+    return csvCell(neutralise(String(v)));
+  }));
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a), y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function createExportService(deps: ExportDeps) {
+  const { store, clock, filesDir, publicUrl, mailer } = deps;
+  const dir = path.join(filesDir, 'exports');
+
+  async function workspace(id: string): Promise<WorkspaceRow> {
+    const ws = await getWorkspace(store.db, id);
+    if (!ws) throw new NotFound('workspace');
+    return ws;
+  }
+
+  function present(row: ExportRow, origin: string): ExportView {
+    const completed = row.status === 'completed' && row.completed_at !== null;
+    return {
+      id: row.id, status: row.status, format: row.format,
+      filters: JSON.parse(row.filters) as Record<string, unknown>, fields: JSON.parse(row.fields) as string[],
+      row_count: row.row_count, progress: row.progress,
+      download_url: completed && row.download_token ? `${publicUrl ?? origin}/v1/exports/${row.id}/download?token=${row.download_token}` : null,
+      expires_at: completed ? toIso(row.completed_at! + DOWNLOAD_WINDOW_MS) : null,
+      requested_by: row.requested_by ? (JSON.parse(row.requested_by) as Actor) : null,
+      error: row.error, created_at: toIso(row.created_at), completed_at: row.completed_at === null ? null : toIso(row.completed_at),
+    };
+  }
+
+  async function mustGet(workspaceId: string, id: string): Promise<ExportRow> {
+    const row = await tasks.getTask(store.db, 'exports', workspaceId, id);
+    if (!row) throw new NotFound('export');
+    return row;
+  }
+
+  /** Free keeps the last export only; pro and business keep theirs 90 days and a year. */
+  async function pruneHistory(ws: WorkspaceRow): Promise<void> {
+    const days = PLAN_LIMITS[ws.plan as keyof typeof PLAN_LIMITS]?.export_history_days;
+    if (days === null || days === undefined) return;
+    const now = clock.now();
+    const finished = await tasks.tasksCreatedBefore(store.db, 'exports', ws.id, days === 0 ? now + 1 : now - days * 86_400_000);
+    const keep = days === 0 ? finished.reduce<ExportRow | null>((a, r) => (a && (a.created_at > r.created_at || (a.created_at === r.created_at && a.id > r.id)) ? a : r), null) : null;
+    const gone = finished.filter((r) => r !== keep);
+    for (const r of gone) if (r.file_path) await fs.promises.rm(r.file_path, { force: true });
+    await store.transaction((trx) => tasks.deleteTasks(trx, 'exports', gone.map((r) => r.id)));
+  }
+
+  async function mailRequester(row: ExportRow): Promise<void> {
+    const actor = row.requested_by ? (JSON.parse(row.requested_by) as Actor) : null;
+    if (!mailer || actor?.type !== 'user' || !actor.name) return;
+    const view = present(row, row.origin ?? '');
+    await mailer.send({
+      to: actor.name,
+      subject: `Your contacts export is ready (${row.row_count.toLocaleString('en-US')} contacts)`,
+      text: `Your export of ${row.row_count.toLocaleString('en-US')} contacts is ready:\n\n${view.download_url}\n\nThe link works until ${view.expires_at} (24 hours).\n`,
+    });
+  }
+
+  return {
+    async start(p: Principal, input: ExportRequest, origin: string): Promise<ExportView> {
+      const ws = await workspace(p.workspaceId);
+      if (input.format !== undefined && input.format !== null && input.format !== 'csv') throw Invalid.field('format', 'must be "csv"');
+      const filters = checkFilters(input.filters, ws, clock.now());
+      const columns = exportColumns(input.fields);
+      const now = clock.now();
+      const row: ExportRow = {
+        id: newId('export'), workspace_id: ws.id, requested_by: JSON.stringify(actorOf(p)), filters: JSON.stringify(filters),
+        fields: JSON.stringify(columns), format: 'csv', status: 'queued', row_count: 0, progress: 0, file_path: null,
+        token_hash: null, download_token: null, origin: publicUrl ?? origin, error: null, created_at: now, completed_at: null, file_deleted_at: null,
+      };
+      await store.transaction(async (trx) => {
+        await tasks.insertTask(trx, 'exports', row);
+        await enqueueJob(trx, { id: newId('job'), workspace_id: ws.id, kind: 'export', payload: JSON.stringify({ export_id: row.id }), run_at: now }, now);
+      });
+      deps.poke();
+      return present(row, origin);
+    },
+
+    async get(p: Principal, id: string, origin: string): Promise<ExportView> {
+      return present(await mustGet(p.workspaceId, id), origin);
+    },
+
+    async list(p: Principal, limitParam: unknown, cursorParam: unknown, origin: string): Promise<Page<ExportView>> {
+      const limit = parseLimit(limitParam);
+      const before = decodeSimpleCursor(cursorParam) as { at: number; id: string } | null;
+      if (before && (!Number.isSafeInteger(before.at) || typeof before.id !== 'string')) throw Invalid.field('cursor', 'is not a cursor from this list');
+      const rows = await tasks.listTasks(store.db, 'exports', p.workspaceId, before, limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        data: page.map((r) => present(r, origin)), has_more: rows.length > limit,
+        next_cursor: rows.length > limit && last ? encodeSimpleCursor({ at: last.created_at, id: last.id }) : null,
+      };
+    },
+
+    /** The file behind a download link: 404 for a wrong token, 410 once the window has closed. */
+    async download(id: string, token: unknown): Promise<{ file: string; filename: string }> {
+      const row = typeof token === 'string' && token.length <= 100 ? await tasks.getTask(store.db, 'exports', null, id) : undefined;
+      if (!row || row.status !== 'completed' || !row.download_token || !sameSecret(row.download_token, token as string)) throw new NotFound('export');
+      if (clock.now() >= row.completed_at! + DOWNLOAD_WINDOW_MS || row.file_deleted_at !== null || !row.file_path) {
+        throw new Gone('This download link has expired (links work for 24 hours); start a new export');
+      }
+      return { file: row.file_path, filename: `contacts-${toIso(row.created_at).slice(0, 10)}-${row.id}.csv` };
+    },
+
+    /** The worker: streams the export to a file, then publishes the link. A rerun starts the file over. */
+    async run(payload: unknown, ctx: JobContext): Promise<void> {
+      const { export_id: id } = payload as { export_id: string };
+      const row = await tasks.getTask(store.db, 'exports', null, id);
+      if (!row || row.status === 'completed') return;
+      const ws = await workspace(row.workspace_id);
+      const { sort: sortParam, ...filterInput } = JSON.parse(row.filters) as Record<string, unknown>;
+      const filter = parseFilter(filterInput as FilterInput, { timezone: ws.timezone, now: row.created_at });
+      const sort = parseSort(sortParam);
+      const columns = JSON.parse(row.fields) as ExportColumn[];
+      const total = await countContacts(store.db, store.dialect, ws.id, filter);
+      await store.transaction((trx) => tasks.updateTask(trx, 'exports', id, { status: 'running', progress: 0, row_count: 0, error: null }));
+
+      await fs.promises.mkdir(dir, { recursive: true });
+      const file = path.join(dir, `${id}.csv`);
+      const part = file + '.part';
+      const out = fs.createWriteStream(part);
+      const write = (text: string) => new Promise<void>((resolve, reject) => {
+        out.write(text, (err) => (err ? reject(err) : resolve()));
+      });
+      let written = 0;
+      let lastReport = Date.now();
+      try {
+        await write(csvLine(columns));
+        let cursor: Cursor | null = null;
+        for (;;) {
+          if (ctx.signal.aborted) throw new Error('export interrupted');
+          const page = await listContacts(store.db, store.dialect, ws.id, filter, sort, cursor, PAGE_ROWS);
+          if (page.rows.length) await write(page.rows.map((r) => csvRecord(r, columns)).join(''));
+          written += page.rows.length;
+          const last = page.rows[page.rows.length - 1];
+          if (!page.hasMore || !last) break;
+          cursor = { sort: (sort.dir === 'desc' ? '-' : '') + sort.field, key: sortKey(last, sort.field), id: last.id };
+          if (Date.now() - lastReport > 500) {
+            lastReport = Date.now();
+            const progress = Math.min(0.99, total ? written / total : 0);
+            await store.transaction((trx) => tasks.updateTask(trx, 'exports', id, { row_count: written, progress }));
+          }
+        }
+        await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+        const fd = await fs.promises.open(part, 'r');
+        await fd.sync();
+        await fd.close();
+        await fs.promises.rename(part, file);
+      } catch (error) {
+        out.destroy();
+        await fs.promises.rm(part, { force: true });
+        throw error;
+      }
+
+      const now = clock.now();
+      const done: ExportRow = { ...row, status: 'completed', row_count: written, progress: 1, file_path: file, download_token: randomToken(32), completed_at: now, error: null };
+      await store.transaction(async (trx) => {
+        await tasks.updateTask(trx, 'exports', id, {
+          status: done.status, row_count: done.row_count, progress: 1, file_path: file, download_token: done.download_token, completed_at: now, error: null,
+        });
+        const view = present(done, row.origin ?? '');
+        await events.appendEvents(trx, [{
+          id: newId('event'), workspace_id: ws.id, contact_id: null, type: 'export.completed', actor: row.requested_by,
+          data: JSON.stringify({ id, row_count: written, fields: view.fields, download_url: view.download_url, expires_at: view.expires_at, completed_at: toIso(now) }),
+          occurred_at: now, timeline_only: 0,
+        }]);
+      });
+      await pruneHistory(ws);
+      await mailRequester(done);
+    },
+
+    /** Gave up after retries: the user sees why. */
+    async failed(payload: unknown, message: string): Promise<void> {
+      const { export_id: id } = payload as { export_id: string };
+      await store.transaction((trx) => tasks.updateTask(trx, 'exports', id, { status: 'failed', error: `The export failed: ${message}` }));
+    },
+
+    /** Deletes files whose link has expired, and history past each plan's window. */
+    async sweep(): Promise<number> {
+      const now = clock.now();
+      const expired = await tasks.exportsWithExpiredFiles(store.db, now - DOWNLOAD_WINDOW_MS);
+      for (const r of expired) {
+        if (r.file_path) await fs.promises.rm(r.file_path, { force: true });
+        await store.transaction((trx) => tasks.updateTask(trx, 'exports', r.id, { file_deleted_at: now }));
+      }
+      for (const wsId of await tasks.workspacesWithTasks(store.db, 'exports')) {
+        const ws = await getWorkspace(store.db, wsId);
+        if (ws) await pruneHistory(ws);
+      }
+      return expired.length;
+    },
+  };
+}
+
+export type ExportService = ReturnType<typeof createExportService>;
