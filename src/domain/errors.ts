@@ -69,3 +69,13 @@ export class RateLimited extends DomainError {
     super('Too many requests');
   }
 }
+
+export class TooLarge extends DomainError {
+  readonly status = 413;
+  readonly code = 'too-large';
+}
+
+export class UnsupportedMediaType extends DomainError {
+  readonly status = 415;
+  readonly code = 'unsupported-media-type';
+}

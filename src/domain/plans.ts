@@ -16,3 +16,13 @@ export const PLAN_LIMITS: Record<Plan, PlanLimits> = {
   business: { contacts: 50_000, conversation_retention_days: 730, export_history_days: 365 },
   enterprise: { contacts: null, conversation_retention_days: null, export_history_days: null },
 };
+
+/** A workspace's limits: its plan's, with the operator's contact limit and (enterprise) retention. */
+export function limitsOf(ws: { plan: string; contact_limit: number | null; retention_days: number | null }): PlanLimits {
+  const base = PLAN_LIMITS[ws.plan as Plan] ?? PLAN_LIMITS.enterprise;
+  return {
+    ...base,
+    contacts: ws.contact_limit ?? base.contacts,
+    conversation_retention_days: base.conversation_retention_days ?? ws.retention_days,
+  };
+}

@@ -18,6 +18,7 @@ import { contactActivityRoutes } from './routes/contact-activity.js';
 import { automationRoutes } from './routes/automations.js';
 import { contactRoutes } from './routes/contacts.js';
 import { exportRoutes } from './routes/exports.js';
+import { importRoutes } from './routes/imports.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { memberRoutes } from './routes/members.js';
 import { sessionRoutes } from './routes/session.js';
@@ -151,6 +152,7 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
   await app.register(widgetRoutes(services.conversations, services.workspaces));
   await app.register(streamRoutes(services.stream));
   await app.register(exportRoutes(services.exports));
+  await app.register(importRoutes(services.imports, services.deps.importMaxBytes));
   // The dashboard: the built single-page app at /, its hashed assets cached for good.
   await app.register(fastifyStatic, {
     root: builtPath('web'), prefix: '/', wildcard: false, index: 'index.html',

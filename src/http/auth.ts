@@ -27,6 +27,8 @@ declare module 'fastify' {
     sessionOnly?: boolean;
     /** A widget key (pk_) may call it too: the service checks the conversation token. */
     widget?: boolean;
+    /** The body is a stream the handler reads (uploads): Idempotency-Key is handled by the service. */
+    streamedBody?: boolean;
   }
 }
 

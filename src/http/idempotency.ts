@@ -32,7 +32,7 @@ export function installIdempotency(app: FastifyInstance, idempotency: Idempotenc
 
   app.addHook('preHandler', async (request, reply) => {
     const key = request.headers['idempotency-key'];
-    if (request.method !== 'POST' || key === undefined || !request.principal) return;
+    if (request.method !== 'POST' || key === undefined || !request.principal || request.routeOptions.config.streamedBody) return;
     if (typeof key !== 'string' || key.length < 1 || key.length > 255 || !/^[\x21-\x7e]+$/.test(key)) {
       throw Invalid.field('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
     }

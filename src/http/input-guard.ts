@@ -36,7 +36,9 @@ export function findBadInput(root: unknown, rootPath: string): FieldError | null
 
 export function installInputGuard(app: FastifyInstance): void {
   app.addHook('preValidation', async (request) => {
-    const bad = findBadInput(request.params, '') ?? findBadInput(request.query, '') ?? findBadInput(request.body, '');
+    // A streamed body (an upload) is not parsed here; its handler reads and checks it.
+    const body = request.routeOptions.config.streamedBody ? null : request.body;
+    const bad = findBadInput(request.params, '') ?? findBadInput(request.query, '') ?? findBadInput(body, '');
     if (bad) throw new Invalid([bad]);
   });
 }

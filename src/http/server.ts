@@ -37,6 +37,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     void services.limits.sweep().catch(() => undefined);
     void services.accounts.purgeExpiredSessions().catch(() => undefined);
     void services.exports.sweep().catch(() => undefined);
+    void services.imports.sweep().catch(() => undefined);
     void services.idempotency.purgeExpired().catch((err: unknown) => {
       logger.warn({ err: { message: (err as Error).message } }, 'idempotency sweep failed');
     });

@@ -47,6 +47,7 @@ export function createJobRunner(store: Store, clock: Clock, kinds: Record<string
       function done() {
         clearTimeout(t);
         idle.delete(done);
+        stopping.signal.removeEventListener('abort', done);
         resolve();
       }
       idle.add(done);

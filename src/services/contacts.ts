@@ -6,6 +6,7 @@ import {
   type Cursor, decodeCursor, encodeCursor, type FilterInput, isIdText, parseFilter, parseLimit, parseSort,
 } from '../domain/contact-query.js';
 import { Conflict, Invalid, NotFound } from '../domain/errors.js';
+import { identityHashes, SUPPRESSED_REASON } from '../domain/privacy.js';
 import { newId } from '../domain/ids.js';
 import { toIso } from '../domain/time.js';
 import { isUniqueViolation, type Tx } from '../store/db.js';
@@ -15,6 +16,7 @@ import { deleteContactVisitors } from '../store/conversations.js';
 import * as events from '../store/events.js';
 import { purgeIdempotentForContact } from '../store/idempotency.js';
 import * as notes from '../store/notes.js';
+import * as privacy from '../store/privacy.js';
 import type { ContactRow, WorkspaceRow } from '../store/schema.js';
 import { getWorkspace } from '../store/workspaces.js';
 import { type ContactView, presentContact } from './contact-view.js';
@@ -24,6 +26,7 @@ import {
 import { decodeSimpleCursor, encodeSimpleCursor } from './cursors.js';
 import type { AutomationService } from './automations.js';
 import type { ServiceDeps } from './deps.js';
+import { enforceContactLimit, hasRoom } from './plan-limits.js';
 
 export interface Page<T> {
   data: T[];
@@ -55,6 +58,29 @@ export interface HistoricalInput {
 }
 
 export type BatchItemInput = ContactInput & HistoricalInput;
+
+export interface UpsertOptions {
+  historical: boolean;
+  /** Work out what would happen and write nothing. */
+  dryRun?: boolean;
+  /**
+   * Dry runs over several calls (an import's chunks): identities an earlier call would have created,
+   * as `e:<email>` and `p:<phone>`; a later row with one of them is an update.
+   */
+  seen?: Set<string>;
+  /** Runs in the transaction that writes the rows (an import records its progress with them). */
+  alongside?: (trx: Tx, results: BatchResult[]) => Promise<void>;
+}
+
+export interface ErasureReceipt {
+  id: string;
+  contact_id: string;
+  erased_at: string;
+  erased_by: Actor | null;
+  removed: Record<string, number>;
+  /** Integrations told of the erasure (none are built yet). */
+  notified: string[];
+}
 
 export interface BatchResult {
   index: number;
@@ -113,7 +139,7 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
         await assertUnique(trx, ws.id, row);
         await contacts.insertContacts(trx, [row]);
         await contacts.replaceTags(trx, ws.id, row.id, fields.tags ?? [], false);
-        await events.appendEvents(trx, [contactEvent('contact.created', row, actorOf(p), now)]);
+        await events.appendEvents(trx, [contactEvent('contact.created', row, actorOf(p), now), ...await enforceContactLimit(trx, ws, now)]);
       });
       return presentContact(row);
     },
@@ -141,20 +167,61 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
       return presentContact(result);
     },
 
-    /** Permanent: the row, its tags, notes, conversations and events go; one event records only the id. */
-    async delete(p: Principal, id: string): Promise<void> {
-      await store.transaction(async (trx) => {
-        await mustGet(trx, p.workspaceId, id);
+    /**
+     * Erasure, permanent: the row, its tags, notes, conversations, consents, identities and events go;
+     * one event records only the id; a receipt says what went (no personal data), and hashes of the
+     * email and phone stop a batch or import from silently bringing the person back.
+     */
+    async delete(p: Principal, id: string): Promise<ErasureReceipt> {
+      const receipt = await store.transaction(async (trx) => {
+        const row = await mustGet(trx, p.workspaceId, id);
         const now = clock.now();
+        const removed = { contacts: 1, ...await privacy.countPersonalRows(trx, p.workspaceId, id) };
         await events.deleteContactEvents(trx, p.workspaceId, id);
         await deleteContactVisitors(trx, p.workspaceId, id);
         await purgeIdempotentForContact(trx, p.workspaceId, id);
         await contacts.deleteContact(trx, p.workspaceId, id);
+        await privacy.addSuppressions(trx, p.workspaceId, identityHashes(p.workspaceId, row), now);
+        const receipt = { id: newId('erasure'), workspace_id: p.workspaceId, contact_id: id, erased_by: JSON.stringify(actorOf(p)), removed: JSON.stringify(removed), erased_at: now };
+        await privacy.insertReceipt(trx, receipt);
         await events.appendEvents(trx, [{
           id: newId('event'), workspace_id: p.workspaceId, contact_id: id, type: 'contact.deleted',
           actor: JSON.stringify(actorOf(p)), data: JSON.stringify({ id, deleted_at: toIso(now) }), occurred_at: now, timeline_only: 0,
         }]);
+        return receipt;
       });
+      return receiptView(receipt);
+    },
+
+    async erasures(p: Principal, limitParam: unknown, cursorParam: unknown): Promise<Page<ErasureReceipt>> {
+      const limit = parseLimit(limitParam);
+      const before = decodeSimpleCursor(cursorParam) as { at: number; id: string } | null;
+      if (before && (!Number.isSafeInteger(before.at) || typeof before.id !== 'string')) throw Invalid.field('cursor', 'is not a cursor from this list');
+      const rows = await privacy.listReceipts(store.db, p.workspaceId, before, limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        data: page.map(receiptView), has_more: rows.length > limit,
+        next_cursor: rows.length > limit && last ? encodeSimpleCursor({ at: last.erased_at, id: last.id }) : null,
+      };
+    },
+
+    /** Un-archives; 409 while the workspace is at its contact limit. */
+    async restore(p: Principal, id: string): Promise<ContactView> {
+      const ws = await workspace(p.workspaceId);
+      const restored = await store.transaction(async (trx) => {
+        const row = await mustGet(trx, ws.id, id);
+        if (row.archived === 0) return row;
+        if (!(await hasRoom(trx, ws))) {
+          throw new Conflict('The workspace is at its contact limit: upgrade the plan or delete contacts, then restore');
+        }
+        const now = clock.now();
+        const next = { ...row, archived: 0, updated_at: now };
+        await contacts.updateContact(trx, ws.id, id, { archived: 0, updated_at: now });
+        await events.appendEvents(trx, [contactEvent('contact.updated', next, actorOf(p), now)]);
+        return next;
+      });
+      return presentContact(restored);
     },
 
     /**
@@ -162,6 +229,12 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
      * contact is not moved). Each item succeeds or fails alone; all writes commit together.
      */
     async batch(p: Principal, items: BatchItemInput[], historical: boolean): Promise<BatchResult[]> {
+      return this.upsert(p, items, { historical });
+    },
+
+    /** The batch's create-or-update, with what an import adds: dry runs and progress in the same transaction. */
+    async upsert(p: Principal, items: BatchItemInput[], opts: UpsertOptions): Promise<BatchResult[]> {
+      const { historical, dryRun = false, seen, alongside } = opts;
       const ws = await workspace(p.workspaceId);
       const results: BatchResult[] = items.map((_, index) => ({ index, status: 'error', id: null, error: null }));
       const prepared: Array<{ index: number; fields: ContactFields; baseline: Baseline | null }> = [];
@@ -195,6 +268,8 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
         };
         existing.forEach(index);
         const original = new Map(existing.map((r) => [r.id, r]));
+        const suppressed = await privacy.findSuppressed(trx, ws.id, prepared.flatMap(({ fields: f }) =>
+          identityHashes(ws.id, { email_lower: f.email?.toLowerCase() ?? null, phone: f.phone ?? null })));
         const created = new Map<string, ContactRow>(), updated = new Map<string, ContactRow>();
         const evts: events.NewEvent[] = [];
         const now = clock.now();
@@ -204,7 +279,12 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
           try {
             const emailLower = fields.email?.toLowerCase() ?? null;
             const match = (emailLower ? byEmail.get(emailLower) : undefined) ?? (fields.phone ? byPhone.get(fields.phone) : undefined);
-            if (match) {
+            const seenBefore = !match && seen && ((emailLower && seen.has('e:' + emailLower)) || (fields.phone && seen.has('p:' + fields.phone)));
+            if (seenBefore) {
+              results[i] = { index: i, status: 'updated', id: null, error: null };
+            } else if (!match && suppressed.size && identityHashes(ws.id, { email_lower: emailLower, phone: fields.phone ?? null }).some((h) => suppressed.has(h))) {
+              results[i] = { index: i, status: 'skipped', id: null, error: SUPPRESSED_REASON };
+            } else if (match) {
               const f = { ...fields };
               delete f.source;
               // A phone held by another contact stays where it is.
@@ -236,13 +316,23 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
           }
         }
 
+        if (dryRun) {
+          for (const row of created.values()) {
+            if (row.email_lower) seen?.add('e:' + row.email_lower);
+            if (row.phone) seen?.add('p:' + row.phone);
+          }
+          await alongside?.(trx, results);
+          return;
+        }
         await contacts.insertContacts(trx, [...created.values()]);
         for (const row of updated.values()) await contacts.updateContact(trx, ws.id, row.id, diff(original.get(row.id)!, row));
         const retagged = [...updated.values()].filter((r) => r.tags !== original.get(r.id)!.tags);
         await contacts.deleteTagRows(trx, retagged.map((r) => r.id));
         await contacts.insertTagRows(trx, [...created.values(), ...retagged].flatMap((r) =>
           (JSON.parse(r.tags) as string[]).map((tag) => ({ contact_id: r.id, tag, workspace_id: ws.id }))));
+        if (created.size) evts.push(...await enforceContactLimit(trx, ws, now));
         await events.appendEvents(trx, evts);
+        await alongside?.(trx, results);
       };
 
       // A single create may take an email or phone between our read and our insert: read again and redo.
@@ -331,6 +421,13 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
         next_cursor: rows.length > limit && last ? encodeSimpleCursor({ seq: last.seq }) : null,
       };
     },
+  };
+}
+
+function receiptView(r: { id: string; contact_id: string; erased_at: number; erased_by: string | null; removed: string }): ErasureReceipt {
+  return {
+    id: r.id, contact_id: r.contact_id, erased_at: toIso(r.erased_at), erased_by: r.erased_by ? (JSON.parse(r.erased_by) as Actor) : null,
+    removed: JSON.parse(r.removed) as Record<string, number>, notified: [],
   };
 }
 

@@ -11,6 +11,7 @@ import { createAutomationService } from './automations.js';
 import { createConversationService } from './conversations.js';
 import { createDataExportService } from './data-export.js';
 import { createExportService } from './exports.js';
+import { createImportService } from './imports.js';
 import { createIdempotencyService } from './idempotency.js';
 import { createMergeService } from './merge.js';
 import { createRateLimiter } from './rate-limits.js';
@@ -22,13 +23,17 @@ export function createServices(deps: ServiceDeps) {
   const kinds: Record<string, JobKind> = {};
   const jobs = createJobRunner(deps.store, deps.clock, kinds);
   const exports = createExportService({ ...deps, poke: () => jobs.poke() });
-  kinds.export = { run: (payload, _job, ctx) => exports.run(payload, ctx), maxAttempts: 3, failed: exports.failed };
+  kinds.export = { run: (payload, _job, ctx) => exports.run(payload, ctx), maxAttempts: 3, failed: (payload, message) => exports.failed(payload, message) };
   const workspaces = createWorkspaceService(deps);
   const automations = createAutomationService(deps);
   const conversations = createConversationService(deps, automations);
+  const contacts = createContactService(deps, automations);
+  const imports = createImportService({ ...deps, poke: () => jobs.poke() }, contacts);
+  kinds.import = { run: (payload, _job, ctx) => imports.run(payload, ctx), maxAttempts: 3, failed: (payload, message) => imports.failed(payload, message) };
   return {
     automations,
-    contacts: createContactService(deps, automations),
+    contacts,
+    imports,
     conversations,
     merges: createMergeService(deps, conversations),
     deps,
@@ -58,7 +63,7 @@ export async function openServices(config: Config, clock: Clock = systemClock): 
   return createServices({
     store, clock, defaultPlan: config.defaultPlan, sessionIdleMs: config.sessionIdleMinutes * 60_000,
     rateLimitPerSecond: config.rateLimitPerSecond, signinFailuresPerMinute: config.signinFailuresPerMinute,
-    filesDir: config.filesDir, publicUrl: config.publicUrl, mailer: createMailer(config.mail),
+    filesDir: config.filesDir, publicUrl: config.publicUrl, mailer: createMailer(config.mail), importMaxBytes: config.importMaxBytes,
     // Shared by every process of one database, and not in the database itself.
     rateLimitSalt: createHash('sha256').update('rate-limits:' + (config.database.kind === 'postgres' ? config.database.url : config.database.file)).digest('hex'),
   });

@@ -21,6 +21,7 @@ import type { Page } from './contacts.js';
 import { decodeSimpleCursor, encodeSimpleCursor } from './cursors.js';
 import type { AutomationService } from './automations.js';
 import type { ServiceDeps } from './deps.js';
+import { enforceContactLimit } from './plan-limits.js';
 import { countryOf } from './geo.js';
 
 export const MESSAGE_LIMIT_BYTES = 32 * 1024;
@@ -400,6 +401,12 @@ export function createConversationService({ store, clock }: ServiceDeps, rules: 
         await convs.linkConversations(trx, ws.id, visitor?.id ?? null, conv.id, row.id);
         if (visitor && visitor.contact_id !== row.id) await convs.linkVisitor(trx, visitor.id, row.id);
         row = await refreshAutoFields(trx, row, now);
+        // A returning person is active again; the limit then archives whoever was seen longest ago.
+        const reactivated = row.archived === 1;
+        if (reactivated) {
+          await contacts.updateContact(trx, ws.id, row.id, { archived: 0 });
+          row = { ...row, archived: 0 };
+        }
         const ran = await rules.run(trx, p, row, 'lead.captured', { pageUrl: conv.page_url, action });
         row = ran.row;
         timeline.push(...ran.events);
@@ -409,6 +416,7 @@ export function createConversationService({ store, clock }: ServiceDeps, rules: 
           created ? contactEvent('contact.created', row, actorOf(p), now) : contactEvent('contact.updated', row, actorOf(p), now),
           { id: newId('event'), workspace_id: ws.id, contact_id: row.id, type: 'lead.captured', actor, data: JSON.stringify({ action, conversation_id: conv.id, contact: JSON.parse(contactData) as unknown }), occurred_at: now, timeline_only: 0 },
         );
+        if (created || reactivated) timeline.push(...await enforceContactLimit(trx, ws, now));
         if (consent?.given === true) {
           timeline.push({ id: newId('event'), workspace_id: ws.id, contact_id: row.id, type: 'consent.recorded', actor, data: JSON.stringify({ given: true, at: toIso(consentAt ?? now), channel: conv.channel, wording: ws.consent_text }), occurred_at: now, timeline_only: 1 });
           await convs.insertConsent(trx, { id: newId('consent'), workspace_id: ws.id, contact_id: row.id, given: 1, channel: conv.channel, wording: ws.consent_text, at: consentAt ?? now });

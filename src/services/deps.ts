@@ -19,4 +19,6 @@ export interface ServiceDeps {
   /** The public origin for links in mail; null: the origin of the request that asked. */
   publicUrl: string | null;
   mailer: Mailer | null;
+  /** Largest import file accepted, in bytes. */
+  importMaxBytes: number;
 }

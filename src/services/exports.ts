@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { actorOf, type Actor, type Principal } from '../domain/access.js';
 import { csvCell, csvLine, type ExportColumn, exportColumns, neutralise } from '../domain/csv.js';
-import { type Cursor, type FilterInput, LIST_PARAMETERS, parseFilter, parseLimit, parseSort } from '../domain/contact-query.js';
+import { type Cursor, LIST_PARAMETERS, parseFilter, parseLimit, parseSort } from '../domain/contact-query.js';
 import { Gone, Invalid, NotFound } from '../domain/errors.js';
 import { newId, randomToken } from '../domain/ids.js';
 import { PLAN_LIMITS } from '../domain/plans.js';
@@ -67,7 +67,7 @@ function checkFilters(filters: unknown, ws: WorkspaceRow, now: number): Record<s
   try {
     const { sort, ...rest } = given;
     parseSort(sort);
-    parseFilter(rest as FilterInput, { timezone: ws.timezone, now });
+    parseFilter(rest, { timezone: ws.timezone, now });
   } catch (error) {
     if (error instanceof Invalid) throw new Invalid(error.errors.map((e) => ({ ...e, field: `filters.${e.field}` })));
     throw error;
@@ -198,7 +198,7 @@ export function createExportService(deps: ExportDeps) {
       if (!row || row.status === 'completed') return;
       const ws = await workspace(row.workspace_id);
       const { sort: sortParam, ...filterInput } = JSON.parse(row.filters) as Record<string, unknown>;
-      const filter = parseFilter(filterInput as FilterInput, { timezone: ws.timezone, now: row.created_at });
+      const filter = parseFilter(filterInput, { timezone: ws.timezone, now: row.created_at });
       const sort = parseSort(sortParam);
       const columns = JSON.parse(row.fields) as ExportColumn[];
       const total = await countContacts(store.db, store.dialect, ws.id, filter);

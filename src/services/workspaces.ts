@@ -3,12 +3,14 @@ import { getCountries } from 'libphonenumber-js';
 import { PLANS, type Plan } from '../config.js';
 import { Invalid, NotFound, type FieldError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { PLAN_LIMITS, type PlanLimits } from '../domain/plans.js';
+import { limitsOf, type PlanLimits } from '../domain/plans.js';
 import { canonicalTimeZone } from '../domain/time.js';
 import type { Tx } from '../store/db.js';
 import type { WorkspaceRow } from '../store/schema.js';
 import * as workspaces from '../store/workspaces.js';
+import { appendEvents } from '../store/events.js';
 import type { ServiceDeps } from './deps.js';
+import { enforceContactLimit } from './plan-limits.js';
 
 export interface WorkspaceView {
   id: string;
@@ -37,15 +39,6 @@ export interface WorkspacePatch {
 const REGIONS = new Set<string>(getCountries());
 
 export function createWorkspaceService({ store, clock, defaultPlan }: ServiceDeps) {
-  function limitsOf(row: WorkspaceRow): PlanLimits {
-    const base = PLAN_LIMITS[row.plan as Plan];
-    return {
-      ...base,
-      contacts: row.contact_limit ?? base.contacts,
-      conversation_retention_days: base.conversation_retention_days ?? row.retention_days,
-    };
-  }
-
   async function present(db: Tx, row: WorkspaceRow): Promise<WorkspaceView> {
     const [all, archived] = await Promise.all([
       workspaces.countWorkspaceContacts(db, row.id, false),
@@ -146,10 +139,26 @@ export function createWorkspaceService({ store, clock, defaultPlan }: ServiceDep
       }
       if (errors.length) throw new Invalid(errors);
       await this.get(id);
-      if (Object.keys(changes).length) {
-        await store.transaction((trx) => workspaces.updateWorkspace(trx, id, { ...changes, updated_at: clock.now() }));
-      }
+      if (Object.keys(changes).length) await this.change(id, changes);
       return this.view(id);
+    },
+
+    /** The operator's contact limit for one workspace (null: the plan's). */
+    async setContactLimit(id: string, limit: number | null): Promise<WorkspaceView> {
+      if (limit !== null && (!Number.isSafeInteger(limit) || limit < 0)) throw Invalid.field('contact_limit', 'must be a whole number from 0, or null for the plan\'s');
+      await this.get(id);
+      await this.change(id, { contact_limit: limit });
+      return this.view(id);
+    },
+
+    /** Writes settings; a smaller limit archives what no longer fits, in the same transaction. */
+    async change(id: string, changes: Partial<WorkspaceRow>): Promise<void> {
+      const now = clock.now();
+      await store.transaction(async (trx) => {
+        await workspaces.updateWorkspace(trx, id, { ...changes, updated_at: now });
+        const row = await workspaces.getWorkspace(trx, id);
+        if (row) await appendEvents(trx, await enforceContactLimit(trx, row, now));
+      });
     },
   };
 }

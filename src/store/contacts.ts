@@ -81,3 +81,14 @@ export async function listTags(db: Tx, workspaceId: string, prefix: string | nul
   const rows = await q.groupBy('tag').orderBy('tag').limit(limit).execute();
   return rows.map((r) => ({ tag: r.tag, count: Number(r.count) }));
 }
+
+/** Archives the `count` active contacts seen longest ago; returns them as they are now. */
+export async function archiveOldest(db: Tx, workspaceId: string, count: number, now: number): Promise<ContactRow[]> {
+  const rows = await db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('archived', '=', 0)
+    .orderBy('last_seen').orderBy('id').limit(count).execute();
+  for (let i = 0; i < rows.length; i += 500) {
+    await db.updateTable('contacts').set({ archived: 1, updated_at: now }).where('workspace_id', '=', workspaceId)
+      .where('id', 'in', rows.slice(i, i + 500).map((r) => r.id)).execute();
+  }
+  return rows.map((r) => ({ ...r, archived: 1, updated_at: now }));
+}

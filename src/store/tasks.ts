@@ -16,7 +16,7 @@ export async function insertTask<T extends TaskTable>(db: Tx, table: T, row: Row
 export async function getTask<T extends TaskTable>(db: Tx, table: T, workspaceId: string | null, id: string): Promise<RowOf<T> | undefined> {
   let q = tasks(db).selectFrom(table as 'exports').selectAll().where('id', '=', id);
   if (workspaceId !== null) q = q.where('workspace_id', '=', workspaceId);
-  return (await q.executeTakeFirst()) as RowOf<T> | undefined;
+  return (await q.executeTakeFirst());
 }
 
 export async function updateTask<T extends TaskTable>(db: Tx, table: T, id: string, changes: Partial<RowOf<T>>): Promise<void> {
@@ -29,7 +29,7 @@ export async function listTasks<T extends TaskTable>(
 ): Promise<Array<RowOf<T>>> {
   let q = tasks(db).selectFrom(table as 'exports').selectAll().where('workspace_id', '=', workspaceId);
   if (before) q = q.where((eb) => eb.or([eb('created_at', '<', before.at), eb.and([eb('created_at', '=', before.at), eb('id', '<', before.id)])]));
-  return (await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute()) as Array<RowOf<T>>;
+  return (await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute());
 }
 
 /** Exports whose download window closed while their file is still on disk. */
@@ -41,7 +41,7 @@ export async function exportsWithExpiredFiles(db: Tx, completedBefore: number): 
 /** A workspace's tasks created before `before`, past their history window. */
 export async function tasksCreatedBefore<T extends TaskTable>(db: Tx, table: T, workspaceId: string, before: number): Promise<Array<RowOf<T>>> {
   return (await tasks(db).selectFrom(table as 'exports').selectAll().where('workspace_id', '=', workspaceId).where('created_at', '<', before)
-    .where('status', 'in', ['completed', 'failed']).orderBy('created_at', 'desc').limit(500).execute()) as Array<RowOf<T>>;
+    .where('status', 'in', ['completed', 'failed']).orderBy('created_at', 'desc').limit(500).execute());
 }
 
 export async function deleteTasks(db: Tx, table: TaskTable, ids: string[]): Promise<void> {

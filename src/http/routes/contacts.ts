@@ -6,8 +6,17 @@ import { grants, scopesOf } from '../../domain/access.js';
 import type { ContactService } from '../../services/contacts.js';
 import { principalOf } from '../auth.js';
 import {
-  BatchRequest, BatchResponse, ContactCreate, ContactPatch, CountQuery, errors, IdParams, ListQuery, pageOf,
+  Actor, BatchRequest, BatchResponse, ContactCreate, ContactPatch, CountQuery, errors, IdParams, ListQuery, Nullable, pageOf, PageQuery,
 } from '../schemas.js';
+
+const ErasureReceipt = Type.Object({
+  id: Type.String({ examples: ['ers_0k2j1m0a9b7c6d8e'] }),
+  contact_id: Type.String(),
+  erased_at: Type.String({ format: 'date-time' }),
+  erased_by: Nullable(Actor),
+  removed: Type.Record(Type.String(), Type.Integer(), { description: 'Rows removed, by kind: contacts, conversations, messages, notes, consents, identities, events' }),
+  notified: Type.Array(Type.String(), { description: 'Integrations told of the erasure' }),
+});
 
 const tags = ['Contacts'];
 
@@ -43,11 +52,28 @@ export function contactRoutes(contacts: ContactService): FastifyPluginAsyncTypeb
 
     app.delete('/v1/contacts/:id', {
       config: { scope: 'write' },
-      schema: { tags, summary: 'Delete a contact permanently', description: 'Removes the contact, its conversations, messages, notes and events; emits contact.deleted with only the id.', params: IdParams, response: { 204: Type.Null(), ...errors() } },
+      schema: {
+        tags, summary: 'Delete a contact permanently (GDPR erasure)',
+        description: 'Removes the contact, its conversations, messages, notes, consents, identities and events; emits contact.deleted with only the id; keeps an erasure receipt (its id in the Erasure-Receipt header, listed by GET /v1/erasures) and hashes of the email and phone, so a batch or import skips the person instead of re-creating them.',
+        params: IdParams, response: { 204: Type.Null(), ...errors() },
+      },
     }, async (request, reply) => {
-      await contacts.delete(principalOf(request), request.params.id);
-      return reply.code(204).send(null);
+      const receipt = await contacts.delete(principalOf(request), request.params.id);
+      return reply.code(204).header('erasure-receipt', receipt.id).send(null);
     });
+
+    app.post('/v1/contacts/:id/restore', {
+      config: { scope: 'write' },
+      schema: { tags, summary: 'Restore an archived contact', description: '409 while the workspace is at its contact limit.', params: IdParams, response: { 200: Type.Ref('Contact'), ...errors(409) } },
+    }, async (request) => contacts.restore(principalOf(request), request.params.id));
+
+    app.get('/v1/erasures', {
+      config: { scope: 'admin' },
+      schema: {
+        tags, summary: 'Erasure receipts, newest first', description: 'What each erasure removed, when and by whom; no personal data.',
+        querystring: PageQuery, response: { 200: pageOf(ErasureReceipt), ...errors() },
+      },
+    }, async (request) => contacts.erasures(principalOf(request), request.query.limit, request.query.cursor));
 
     app.post('/v1/contacts/batch', {
       config: { scope: 'write' },

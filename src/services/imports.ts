@@ -1,0 +1,385 @@
+// CSV imports: the upload is streamed to a file and checked (header, mapping), then a durable job reads
+// it in chunks through the batch's create-or-update (the same rules as the API, dedupe by email then
+// phone, suppressed people skipped). Each chunk commits with the import's progress and the length of
+// its report, so a killed import resumes where it stopped, without duplicates.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import { actorOf, type Actor, grants, type Principal, scopesOf } from '../domain/access.js';
+import { csvCell, csvLine, neutralise } from '../domain/csv.js';
+import { parseLimit } from '../domain/contact-query.js';
+import { Forbidden, Gone, Invalid, NotFound, TooLarge } from '../domain/errors.js';
+import { newId, randomToken } from '../domain/ids.js';
+import { detectDelimiter, HISTORICAL_IMPORT_FIELDS, type Mapping, recordToItem, resolveMapping } from '../domain/import-mapping.js';
+import { toIso } from '../domain/time.js';
+import { enqueueJob } from '../store/jobs.js';
+import type { ImportRow } from '../store/schema.js';
+import * as tasks from '../store/tasks.js';
+import type { JobContext } from '../jobs/runner.js';
+import type { BatchItemInput, BatchResult, ContactService, Page } from './contacts.js';
+import { decodeSimpleCursor, encodeSimpleCursor } from './cursors.js';
+import type { ServiceDeps } from './deps.js';
+import { DOWNLOAD_WINDOW_MS } from './exports.js';
+
+const CHUNK_ROWS = 1000;
+
+/** An upload on disk, not yet an import. */
+export interface Upload {
+  id: string;
+  file: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface ImportRequest {
+  upload: Upload | null;
+  mapping?: unknown;
+  dry_run?: unknown;
+  historical?: unknown;
+  idempotencyKey?: string | undefined;
+}
+
+interface ImportOptions {
+  columns: string[];
+  mapping: Mapping;
+  delimiter: string;
+  dry_run: boolean;
+  historical: boolean;
+  bytes: number;
+  sha256: string;
+  /** Who started it, to act as (checked when it started). */
+  principal: Principal;
+  idempotency_key: string | null;
+}
+
+export interface ImportView {
+  id: string;
+  status: ImportRow['status'];
+  dry_run: boolean;
+  historical: boolean;
+  columns: string[];
+  mapping: Mapping;
+  progress: number;
+  rows: number;
+  created: number;
+  updated: number;
+  skipped: number;
+  failed: number;
+  report_url: string | null;
+  notes: string[];
+  requested_by: Actor | null;
+  error: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+export interface ImportDeps extends ServiceDeps {
+  poke(): void;
+}
+
+function flag(name: string, v: unknown): boolean {
+  if (v === undefined || v === null || v === '' || v === false || v === 'false' || v === '0') return false;
+  if (v === true || v === 'true' || v === '1') return true;
+  throw Invalid.field(name, 'must be true or false');
+}
+
+/** The file's header row and delimiter, read from its start. */
+async function readHeader(file: string): Promise<{ columns: string[]; delimiter: string }> {
+  const fd = await fs.promises.open(file, 'r');
+  const head = Buffer.alloc(64 * 1024);
+  const { bytesRead } = await fd.read(head, 0, head.length, 0);
+  await fd.close();
+  const text = head.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+  const firstLine = text.split(/\r?\n/, 1)[0] ?? '';
+  if (firstLine.trim() === '') throw Invalid.field('file', 'is empty: the first row must name the columns');
+  const delimiter = detectDelimiter(firstLine);
+  const parser = fs.createReadStream(file).pipe(parse({ bom: true, delimiter, relax_column_count: true, relax_quotes: true, to: 1 }));
+  let header: string[] | undefined;
+  try {
+    for await (const record of parser) header ??= record as string[];
+  } catch (error) {
+    throw Invalid.field('file', `is not CSV: ${(error as Error).message}`);
+  }
+  if (!header?.length) throw Invalid.field('file', 'is empty: the first row must name the columns');
+  // Unique names, so a mapping can name each column.
+  const seen = new Map<string, number>();
+  const columns = header.map((h, i) => {
+    const name = h.trim() || `column ${i + 1}`;
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return n > 1 ? `${name} (${n})` : name;
+  });
+  return { columns, delimiter };
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a), y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** An export's neutralised cell ('=...) comes back as it was. */
+function unneutralise(value: string): string {
+  return /^'[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
+}
+
+export function createImportService(deps: ImportDeps, contacts: ContactService) {
+  const { store, clock, filesDir, publicUrl } = deps;
+  const dir = path.join(filesDir, 'imports');
+
+  function present(row: ImportRow, origin: string): ImportView {
+    const o = JSON.parse(row.options) as ImportOptions;
+    const completed = row.status === 'completed';
+    return {
+      id: row.id, status: row.status, dry_run: o.dry_run, historical: o.historical, columns: o.columns, mapping: o.mapping,
+      progress: row.progress, rows: row.cursor_row, created: row.created, updated: row.updated, skipped: row.skipped, failed: row.failed,
+      report_url: completed && row.report_token ? `${publicUrl ?? origin}/v1/imports/${row.id}/report?token=${row.report_token}` : null,
+      notes: JSON.parse(row.notes) as string[],
+      requested_by: row.requested_by ? (JSON.parse(row.requested_by) as Actor) : null,
+      error: row.error, created_at: toIso(row.created_at), completed_at: row.completed_at === null ? null : toIso(row.completed_at),
+    };
+  }
+
+  async function mustGet(workspaceId: string | null, id: string): Promise<ImportRow> {
+    const row = await tasks.getTask(store.db, 'imports', workspaceId, id);
+    if (!row) throw new NotFound('import');
+    return row;
+  }
+
+  /** Streams the upload to disk with its hash; over the size limit is 413. */
+  async function save(file: Readable): Promise<Upload> {
+    await fs.promises.mkdir(dir, { recursive: true });
+    const id = newId('import');
+    const to = path.join(dir, `${id}.csv`);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    try {
+      await pipeline(file, async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          bytes += chunk.length;
+          if (bytes > deps.importMaxBytes) throw new TooLarge(`The file is larger than this server accepts (${deps.importMaxBytes} bytes, IMPORT_MAX_MB)`);
+          hash.update(chunk);
+          yield chunk;
+        }
+      }, fs.createWriteStream(to));
+    } catch (error) {
+      await fs.promises.rm(to, { force: true });
+      throw error;
+    }
+    if ((file as Readable & { truncated?: boolean }).truncated) {
+      await fs.promises.rm(to, { force: true });
+      throw new TooLarge(`The file is larger than this server accepts (${deps.importMaxBytes} bytes, IMPORT_MAX_MB)`);
+    }
+    return { id, file: to, bytes, sha256: hash.digest('hex') };
+  }
+
+  /** The same Idempotency-Key within 24 hours: the first import for the same file, 422 for another. */
+  async function replayed(p: Principal, key: string, sha256: string): Promise<ImportRow | null> {
+    const recent = await tasks.listTasks(store.db, 'imports', p.workspaceId, null, 200);
+    const since = clock.now() - 24 * 3600_000;
+    const first = recent.find((r) => r.created_at >= since && (JSON.parse(r.options) as ImportOptions).idempotency_key === key
+      && JSON.stringify(actorOf((JSON.parse(r.options) as ImportOptions).principal)) === JSON.stringify(actorOf(p)));
+    if (!first) return null;
+    if ((JSON.parse(first.options) as ImportOptions).sha256 !== sha256) {
+      throw Invalid.field('Idempotency-Key', 'was used for another request (another file or options) in the last 24 hours');
+    }
+    return first;
+  }
+
+  return {
+    /** Streams an uploaded file to disk (the first step of `start`). */
+    receive: save,
+
+    /** Drops an upload that will not become an import (the request failed). */
+    async discard(upload: Upload | null): Promise<void> {
+      if (upload) await fs.promises.rm(upload.file, { force: true });
+    },
+
+    async start(p: Principal, input: ImportRequest, origin: string): Promise<ImportView> {
+      if (!input.upload) throw Invalid.field('file', 'is required: send the CSV as the multipart field "file", or as a text/csv body');
+      const upload = input.upload;
+      const dryRun = flag('dry_run', input.dry_run);
+      const historical = flag('historical', input.historical);
+      if (historical && !grants(scopesOf(p), 'admin')) throw new Forbidden('historical imports need the admin scope (or an admin role)');
+      let mappingInput = input.mapping;
+      if (typeof mappingInput === 'string' && mappingInput.trim() !== '') {
+        try {
+          mappingInput = JSON.parse(mappingInput) as unknown;
+        } catch {
+          throw Invalid.field('mapping', 'must be a JSON object from column header to contact field');
+        }
+      } else if (mappingInput === '') mappingInput = undefined;
+
+      const { id, file } = upload;
+      const saved = upload;
+      try {
+        const key = input.idempotencyKey ?? null;
+        const fingerprint = createHash('sha256').update(saved.sha256 + JSON.stringify([mappingInput ?? null, dryRun, historical])).digest('hex');
+        if (key) {
+          const first = await replayed(p, key, fingerprint);
+          if (first) {
+            await fs.promises.rm(file, { force: true });
+            return present(first, origin);
+          }
+        }
+        const { columns, delimiter } = await readHeader(file);
+        const mapping = resolveMapping(columns, mappingInput);
+        const notes: string[] = [];
+        const ignoredHistory = columns.filter((c) => mapping[c] && HISTORICAL_IMPORT_FIELDS.includes(mapping[c]));
+        if (ignoredHistory.length && !historical) {
+          notes.push(`Columns ${ignoredHistory.join(', ')} are ignored: created_at, first_seen, last_seen and conversation_count are kept only by an import started with historical=true by an admin`);
+        }
+        const unmapped = columns.filter((c) => !mapping[c]);
+        if (unmapped.length) notes.push(`Columns not imported: ${unmapped.join(', ')}`);
+        const now = clock.now();
+        const options: ImportOptions = {
+          columns, mapping, delimiter, dry_run: dryRun, historical, bytes: saved.bytes, sha256: fingerprint,
+          principal: p.kind === 'user' ? { ...p, sessionHash: '' } : p, idempotency_key: key,
+        };
+        const row: ImportRow = {
+          id, workspace_id: p.workspaceId, requested_by: JSON.stringify(actorOf(p)), options: JSON.stringify(options), status: 'queued',
+          progress: 0, created: 0, updated: 0, skipped: 0, failed: 0, file_path: file, report_path: path.join(dir, `${id}.report.csv`),
+          report_bytes: 0, report_token: null, cursor_row: 0, notes: JSON.stringify(notes), error: null, created_at: now, completed_at: null,
+        };
+        await store.transaction(async (trx) => {
+          await tasks.insertTask(trx, 'imports', row);
+          await enqueueJob(trx, { id: newId('job'), workspace_id: p.workspaceId, kind: 'import', payload: JSON.stringify({ import_id: id }), run_at: now }, now);
+        });
+        deps.poke();
+        return present(row, origin);
+      } catch (error) {
+        await fs.promises.rm(file, { force: true });
+        throw error;
+      }
+    },
+
+    async get(p: Principal, id: string, origin: string): Promise<ImportView> {
+      return present(await mustGet(p.workspaceId, id), origin);
+    },
+
+    async list(p: Principal, limitParam: unknown, cursorParam: unknown, origin: string): Promise<Page<ImportView>> {
+      const limit = parseLimit(limitParam);
+      const before = decodeSimpleCursor(cursorParam) as { at: number; id: string } | null;
+      if (before && (!Number.isSafeInteger(before.at) || typeof before.id !== 'string')) throw Invalid.field('cursor', 'is not a cursor from this list');
+      const rows = await tasks.listTasks(store.db, 'imports', p.workspaceId, before, limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        data: page.map((r) => present(r, origin)), has_more: rows.length > limit,
+        next_cursor: rows.length > limit && last ? encodeSimpleCursor({ at: last.created_at, id: last.id }) : null,
+      };
+    },
+
+    /** The report of rejected and skipped rows, behind its link: 404 for a wrong token, 410 after 24 hours. */
+    async report(id: string, token: unknown): Promise<{ file: string; filename: string }> {
+      const row = typeof token === 'string' && token.length <= 100 ? await tasks.getTask(store.db, 'imports', null, id) : undefined;
+      if (!row || row.status !== 'completed' || !row.report_token || !sameSecret(row.report_token, token as string)) throw new NotFound('import');
+      if (clock.now() >= row.completed_at! + DOWNLOAD_WINDOW_MS || !row.report_path || !fs.existsSync(row.report_path)) {
+        throw new Gone('This report link has expired (links work for 24 hours)');
+      }
+      return { file: row.report_path, filename: `import-report-${row.id}.csv` };
+    },
+
+    /** The worker: reads the file from the first row not yet committed, a chunk per transaction. */
+    async run(payload: unknown, ctx: JobContext): Promise<void> {
+      const { import_id: id } = payload as { import_id: string };
+      let row = await tasks.getTask(store.db, 'imports', null, id);
+      if (!row || row.status === 'completed' || !row.file_path || !row.report_path) return;
+      const o = JSON.parse(row.options) as ImportOptions;
+      await store.transaction((trx) => tasks.updateTask(trx, 'imports', id, { status: 'running', error: null }));
+
+      // The report as committed: anything written after the last commit is cut off.
+      const report = await fs.promises.open(row.report_path, fs.existsSync(row.report_path) ? 'r+' : 'w+');
+      try {
+        await report.truncate(row.report_bytes);
+        let reportBytes = row.report_bytes;
+        if (reportBytes === 0) {
+          const header = Buffer.from(csvLine(['row', ...o.columns.map((c) => csvCell(neutralise(c))), 'reason']));
+          await report.write(header, 0, header.length, 0);
+          reportBytes = header.length;
+        }
+        const seen = o.dry_run ? new Set<string>() : undefined;
+        const parser = fs.createReadStream(row.file_path).pipe(parse({ bom: true, delimiter: o.delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, skip_records_with_empty_values: true }));
+        let index = -1; // -1: the header
+        let chunk: Array<{ rowNumber: number; record: string[] }> = [];
+        let state = row;
+
+        const flush = async () => {
+          const items = chunk.map(({ record }) => recordToItem(o.columns, record.map(unneutralise), o.mapping, o.historical) as BatchItemInput);
+          const lines: string[] = [];
+          const at = reportBytes;
+          let next: Partial<ImportRow> = {};
+          await contacts.upsert(o.principal, items, {
+            historical: o.historical, dryRun: o.dry_run, seen,
+            alongside: async (trx, results: BatchResult[]) => {
+              lines.length = 0;
+              const count = { created: 0, updated: 0, skipped: 0, failed: 0 };
+              results.forEach((r, i) => {
+                if (r.status === 'error') count.failed++;
+                else count[r.status]++;
+                if (r.status === 'error' || r.status === 'skipped') {
+                  const { rowNumber, record } = chunk[i]!;
+                  const cells = o.columns.map((_, c) => csvCell(neutralise(record[c] ?? '')));
+                  lines.push(csvLine([String(rowNumber), ...cells, csvCell(neutralise(r.error ?? r.status))]));
+                }
+              });
+              const text = Buffer.from(lines.join(''));
+              // Written at the committed end each time, so a unit run again overwrites rather than repeats.
+              if (text.length) await report.write(text, 0, text.length, at);
+              next = {
+                cursor_row: state.cursor_row + chunk.length, created: state.created + count.created, updated: state.updated + count.updated,
+                skipped: state.skipped + count.skipped, failed: state.failed + count.failed, report_bytes: at + text.length,
+                progress: Math.min(0.99, parser.info.bytes / Math.max(1, o.bytes)),
+              };
+              await tasks.updateTask(trx, 'imports', id, next);
+            },
+          });
+          state = { ...state, ...next };
+          reportBytes = state.report_bytes;
+          chunk = [];
+        };
+
+        for await (const record of parser) {
+          index++;
+          if (index === 0) continue;
+          if (index <= row.cursor_row) continue;
+          if (ctx.signal.aborted) throw new Error('import interrupted');
+          chunk.push({ rowNumber: index + 1, record: record as string[] });
+          if (chunk.length >= CHUNK_ROWS) await flush();
+        }
+        if (chunk.length) await flush();
+        await report.sync();
+        row = state;
+      } finally {
+        await report.close();
+      }
+      await store.transaction((trx) => tasks.updateTask(trx, 'imports', id, {
+        status: 'completed', progress: 1, completed_at: clock.now(), report_token: randomToken(32), file_path: null,
+      }));
+      // The upload has served its purpose; it holds personal data, so it goes.
+      await fs.promises.rm(row.file_path!, { force: true });
+    },
+
+    async failed(payload: unknown, message: string): Promise<void> {
+      const { import_id: id } = payload as { import_id: string };
+      const row = await tasks.getTask(store.db, 'imports', null, id);
+      await store.transaction((trx) => tasks.updateTask(trx, 'imports', id, { status: 'failed', error: `The import failed: ${message}`, file_path: null }));
+      if (row?.file_path) await fs.promises.rm(row.file_path, { force: true });
+    },
+
+    /** Report files past their link's window, and failed uploads, leave the disk. */
+    async sweep(): Promise<void> {
+      const before = clock.now() - DOWNLOAD_WINDOW_MS;
+      for (const wsId of await tasks.workspacesWithTasks(store.db, 'imports')) {
+        for (const r of await tasks.tasksCreatedBefore(store.db, 'imports', wsId, before)) {
+          if (r.completed_at !== null && r.completed_at >= before) continue;
+          if (r.report_path) await fs.promises.rm(r.report_path, { force: true });
+        }
+      }
+    },
+  };
+}
+
+export type ImportService = ReturnType<typeof createImportService>;
