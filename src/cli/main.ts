@@ -1,4 +1,4 @@
-// chatsby-contacts: serve, migrate, workspaces, keys, backup. Reads the same environment as the server
+// chatsby-contacts: serve, migrate, workspaces, keys, users, backup, export, import. Reads the same environment as the server
 // and works while it runs (SQLite waits for the writer; PostgreSQL has its own locking).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,6 +9,7 @@ import { DomainError } from '../domain/errors.js';
 import { startServer } from '../http/server.js';
 import { migrateDatabase, openServices, type Services } from '../services/container.js';
 import { parse, UsageError } from './args.js';
+import { exportCommand, importCommand } from './transfer.js';
 
 const HELP: Record<string, string> = {
   main: `Usage: chatsby-contacts <command> [options]
@@ -17,16 +18,37 @@ Commands:
   serve                         run the HTTP server (migrates first)
   migrate                       bring the database schema up to date
   workspaces create --name N    create a workspace; prints its id last
+  workspaces limit ID N|plan    set a workspace's contact limit (plan: the plan's own)
   keys create [options]         create an API key; prints the key last
   keys revoke ID                revoke an API key at once
   users create [options]        create a user with a role in a workspace
   backup FILE                   copy the database to FILE while it runs
+  export --out FILE [options]   export contacts to a CSV file, with a progress bar
+  import FILE [options]         import contacts from a CSV file, with a progress bar
 
 Environment: HOST, PORT, DATA_DIR, DATABASE_URL, DEFAULT_PLAN, LOG_LEVEL (see README).
 Run "chatsby-contacts <command> --help" for a command's options.`,
   serve: 'Usage: chatsby-contacts serve\n\nRuns the HTTP server on HOST:PORT; SIGTERM finishes requests in flight, then stops.',
   migrate: 'Usage: chatsby-contacts migrate\n\nApplies pending schema migrations and prints their names.',
-  workspaces: 'Usage: chatsby-contacts workspaces create --name NAME\n\nCreates a workspace and prints its id alone as the last line.',
+  workspaces: `Usage: chatsby-contacts workspaces create --name NAME
+       chatsby-contacts workspaces limit ID N|plan
+
+create: creates a workspace and prints its id alone as the last line.
+limit:  sets the workspace's contact limit (over it, the contacts seen longest ago are archived);
+        "plan" goes back to the plan's own limit.`,
+  export: `Usage: chatsby-contacts export --out FILE [--filter NAME=VALUE ...] [--fields a,b,...] [--workspace ID]
+
+Writes the workspace's contacts as CSV (API.md, Exports). --filter takes the list parameters of
+GET /v1/contacts (repeatable; tag may repeat), e.g. --filter source=widget --filter created_from=2026-01-01.
+--fields chooses columns (default: id,name,email,phone,company,source,first_seen,last_seen,
+conversation_count,tags,page_url,ip_country). Without --workspace, the default workspace.`,
+  import: `Usage: chatsby-contacts import FILE [--map "COLUMN=field" ...] [--dry-run] [--historical] [--report FILE] [--workspace ID]
+
+Imports contacts from a CSV file (comma or semicolon, BOM and CRLF welcome), matched by email, then
+phone. Columns are matched to fields by their header ("E-mail", "Full name", "Phone number", ...);
+--map sets one ("COLUMN=" skips it). --dry-run reports what would happen and writes nothing.
+--historical keeps created_at, first_seen, last_seen and conversation_count. Rejected and skipped
+rows, with the reason, are written to --report (default FILE.report.csv).`,
   keys: `Usage: chatsby-contacts keys create [--workspace ID] [--scopes read,write,admin] [--name NAME]
        chatsby-contacts keys revoke ID
 
@@ -117,7 +139,15 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'workspaces': {
-      if (sub !== 'create') throw new UsageError(`unknown workspaces command "${sub ?? ''}" (expected: create)`);
+      if (sub === 'limit') {
+        const { positionals } = parse(rest.slice(1), {}, 2);
+        const [id, value] = positionals;
+        if (!id || !value || !(value === 'plan' || /^\d+$/.test(value))) throw new UsageError('workspaces limit needs ID and a number or "plan"');
+        const ws = await withServices(loadConfig(), (s) => s.workspaces.setContactLimit(id, value === 'plan' ? null : Number(value)));
+        process.stdout.write(`workspace ${ws.id}: limit ${ws.limits.contacts ?? 'none'}, ${ws.usage.contacts} active and ${ws.usage.archived_contacts} archived contacts\n`);
+        return 0;
+      }
+      if (sub !== 'create') throw new UsageError(`unknown workspaces command "${sub ?? ''}" (expected: create, limit)`);
       const { values } = parse(rest.slice(1), { name: { type: 'string' } });
       if (!values.name) throw new UsageError('--name is required');
       const ws = await withServices(loadConfig(), (s) => s.workspaces.create(values.name!));
@@ -159,6 +189,10 @@ async function run(argv: string[]): Promise<number> {
       if (fs.existsSync(positionals[0])) throw new UsageError(`${positionals[0]} exists already; choose a new file`);
       return backup(loadConfig(), positionals[0]);
     }
+    case 'export':
+      return withServices(loadConfig(), (s) => exportCommand(s, rest));
+    case 'import':
+      return withServices(loadConfig(), (s) => importCommand(s, rest));
     default:
       throw new UsageError(`unknown command "${command}" (try --help)`);
   }

@@ -30,14 +30,20 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   const setupToken = await services.accounts.issueSetupToken();
   const base = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
   const { store } = services.deps;
-  if (config.runJobs) services.jobs.start();
+  if (config.runJobs) {
+    services.jobs.start();
+    // Retention and file sweeps: queued once an hour across all processes, run by whichever is free.
+    void services.retention.schedule().catch(() => undefined);
+  }
+  const schedule = setInterval(() => {
+    if (config.runJobs) void services.retention.schedule().catch(() => undefined);
+  }, 5 * 60_000);
+  schedule.unref();
 
   // Stored idempotent answers live 24 hours.
   const sweep = setInterval(() => {
     void services.limits.sweep().catch(() => undefined);
     void services.accounts.purgeExpiredSessions().catch(() => undefined);
-    void services.exports.sweep().catch(() => undefined);
-    void services.imports.sweep().catch(() => undefined);
     void services.idempotency.purgeExpired().catch((err: unknown) => {
       logger.warn({ err: { message: (err as Error).message } }, 'idempotency sweep failed');
     });
@@ -52,6 +58,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     close(graceMs = 0) {
       closing ??= (async () => {
         clearInterval(sweep);
+        clearInterval(schedule);
         draining.value = true;
         if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
         await app.close();

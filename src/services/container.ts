@@ -12,6 +12,7 @@ import { createConversationService } from './conversations.js';
 import { createDataExportService } from './data-export.js';
 import { createExportService } from './exports.js';
 import { createImportService } from './imports.js';
+import { createRetentionService } from './retention.js';
 import { createIdempotencyService } from './idempotency.js';
 import { createMergeService } from './merge.js';
 import { createRateLimiter } from './rate-limits.js';
@@ -30,10 +31,21 @@ export function createServices(deps: ServiceDeps) {
   const contacts = createContactService(deps, automations);
   const imports = createImportService({ ...deps, poke: () => jobs.poke() }, contacts);
   kinds.import = { run: (payload, _job, ctx) => imports.run(payload, ctx), maxAttempts: 3, failed: (payload, message) => imports.failed(payload, message) };
+  const retention = createRetentionService(deps, () => jobs.poke());
+  // The scheduled maintenance: conversations past retention, expired export files and reports.
+  kinds.retention = {
+    run: async () => {
+      await retention.run();
+      await exports.sweep();
+      await imports.sweep();
+    },
+    maxAttempts: 3,
+  };
   return {
     automations,
     contacts,
     imports,
+    retention,
     conversations,
     merges: createMergeService(deps, conversations),
     deps,

@@ -155,3 +155,17 @@ export async function moveContactBelongings(db: Tx, workspaceId: string, from: s
   await db.updateTable('consents').set({ contact_id: to }).where('workspace_id', '=', workspaceId).where('contact_id', '=', from).execute();
   await db.updateTable('events').set({ contact_id: to }).where('workspace_id', '=', workspaceId).where('contact_id', '=', from).execute();
 }
+
+/** Conversations whose last activity is before `cutoff`, oldest first (retention). */
+export async function conversationsIdleBefore(db: Tx, workspaceId: string, cutoff: number, limit: number): Promise<ConversationRow[]> {
+  return db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId)
+    .where((eb) => eb.or([
+      eb('last_message_at', '<', cutoff),
+      eb.and([eb('last_message_at', 'is', null), eb('started_at', '<', cutoff)]),
+    ]))
+    .limit(limit).execute();
+}
+
+export async function deleteConversations(db: Tx, workspaceId: string, ids: string[]): Promise<void> {
+  if (ids.length) await db.deleteFrom('conversations').where('workspace_id', '=', workspaceId).where('id', 'in', ids).execute();
+}

@@ -22,3 +22,7 @@ export async function countWorkspaceContacts(db: Tx, id: string, archived: boole
   if (archived !== null) q = q.where('archived', '=', archived ? 1 : 0);
   return Number((await q.executeTakeFirstOrThrow()).n);
 }
+
+export async function listWorkspaces(db: Tx): Promise<WorkspaceRow[]> {
+  return db.selectFrom('workspaces').selectAll().orderBy('id').execute();
+}
