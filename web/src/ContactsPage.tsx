@@ -5,7 +5,7 @@ import type { Contact, Page, Session } from './api';
 import { ContactDetail } from './ContactDetail';
 import { ExportDialog } from './ExportDialog';
 import { FiltersPanel } from './FiltersPanel';
-import { FILTER_KEYS, listQuery, useUrlParams } from './url-state';
+import { exportFilters, FILTER_KEYS, listQuery, useUrlParams } from './url-state';
 
 const COLUMNS: Array<{ key: string; label: string; value: (c: Contact) => string }> = [
   { key: 'name', label: 'Name', value: (c) => c.name ?? '—' },
@@ -68,7 +68,7 @@ export function ContactsPage({ session }: { session: Session }) {
     if (typeof EventSource === 'undefined') return;
     const source = new EventSource('/v1/stream');
     const refresh = () => void client.invalidateQueries({ queryKey: ['contacts'] }).then(() => client.invalidateQueries({ queryKey: ['count'] }));
-    for (const type of ['contact.created', 'contact.updated', 'contact.deleted', 'contact.merged', 'lead.captured']) source.addEventListener(type, refresh);
+    for (const type of ['contact.created', 'contact.updated', 'contact.deleted', 'contact.merged', 'contact.archived', 'lead.captured']) source.addEventListener(type, refresh);
     return () => source.close();
   }, [client]);
 
@@ -145,7 +145,7 @@ export function ContactsPage({ session }: { session: Session }) {
         </div>
       </div>
       {open && <ContactDetail id={open} canWrite={canWrite} onClose={() => setOpen(null)} />}
-      {showExport && <ExportDialog onClose={() => setShowExport(false)} />}
+      {showExport && <ExportDialog filters={exportFilters(params)} canWrite={canWrite} onClose={() => setShowExport(false)} />}
     </main>
   );
 }

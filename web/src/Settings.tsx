@@ -1,10 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, ApiError, type Session } from './api';
+import { api, ApiError, type Session, type Workspace } from './api';
 
 interface Key { id: string; name: string | null; prefix: string; scopes: string[]; created_at: string; last_used_at: string | null }
 interface Member { id: string; email: string; role: string }
-interface Workspace { name: string; plan: string; consent_required: boolean; consent_text: string | null; timezone: string; usage: { contacts: number }; limits: { contacts: number | null } }
 interface Rule { id: string; name: string; enabled: boolean }
 interface Agent { id: string; name: string; widget_key: string; allowed_origins: string[] }
 
@@ -76,10 +75,12 @@ export function Settings({ session }: { session: Session }) {
           </form>
         )}
       </section>
+      {ws.isPending && <p role="status" className="loading">Loading the workspace…</p>}
+      {ws.isError && <p role="alert" className="error">The workspace settings could not be loaded. {errorText(ws.error)}</p>}
       {ws.data && (
         <section aria-labelledby="workspace-title">
           <h2 id="workspace-title">Workspace</h2>
-          <p>Plan: {ws.data.plan} · {ws.data.usage.contacts.toLocaleString()} contacts{ws.data.limits.contacts !== null ? ` of ${ws.data.limits.contacts.toLocaleString()}` : ''}</p>
+          <PlanUsage workspace={ws.data} />
           {admin ? (
             <>
               <label>Plan<select value={ws.data.plan} onChange={(e) => void patchWorkspace({ plan: e.target.value })}>{['free', 'pro', 'business', 'enterprise'].map((p) => <option key={p}>{p}</option>)}</select></label>
@@ -112,5 +113,22 @@ export function Settings({ session }: { session: Session }) {
         ))}
       </section>
     </main>
+  );
+}
+
+/** The plan and how much of it is used: "N of LIMIT contacts" (or no limit), and how many are archived. */
+function PlanUsage({ workspace }: { workspace: Workspace }) {
+  const { contacts } = workspace.usage;
+  const limit = workspace.limits.contacts;
+  const archived = workspace.usage.archived_contacts;
+  const full = limit !== null && contacts >= limit;
+  return (
+    <div className="usage" role="group" aria-label="Plan usage">
+      <p>Plan: <strong>{workspace.plan}</strong></p>
+      <p>{limit === null ? `${contacts.toLocaleString()} contacts, no limit` : `${contacts.toLocaleString()} of ${limit.toLocaleString()} contacts`}</p>
+      {limit !== null && <meter aria-label="Contacts used" min={0} max={limit} value={Math.min(contacts, limit)} high={limit * 0.9} optimum={0} />}
+      <p>{archived === 0 ? 'No archived contacts' : `${archived.toLocaleString()} archived ${archived === 1 ? 'contact' : 'contacts'}`}</p>
+      {full && <p className="notice">The workspace is at its plan's limit: new contacts are still captured, and the oldest by last activity are archived. Upgrade the plan or delete contacts to restore them.</p>}
+    </div>
   );
 }

@@ -32,6 +32,21 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return data as T;
 }
 
+/** A multipart upload (a file with form fields), with the CSRF token like every unsafe request. */
+export async function upload<T>(path: string, form: FormData): Promise<T> {
+  const res = await fetch(path, { method: 'POST', headers: { 'x-csrf-token': csrf }, body: form, credentials: 'same-origin' });
+  const data = (await res.json().catch(() => ({ status: res.status, title: res.statusText }))) as unknown;
+  if (!res.ok) throw new ApiError(data as Problem);
+  return data as T;
+}
+
+/** What a failed call says to a person: the problem's field errors, else its detail, else a fallback. */
+export function problemText(e: unknown, fallback = 'Something went wrong. Try again.'): string {
+  if (!(e instanceof ApiError)) return fallback;
+  const fields = e.problem.errors?.map((x) => (x.field ? `${x.field}: ${x.message}` : x.message)).join('; ');
+  return fields || e.message || fallback;
+}
+
 /** The API's contact, as the server's presenter defines it (one definition for both sides). */
 export type { ContactView as Contact } from '../../src/services/contact-view';
 
@@ -46,4 +61,56 @@ export interface Session {
   workspace: { id: string; name: string };
   role: 'viewer' | 'member' | 'admin' | 'owner';
   csrf_token: string;
+}
+
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed';
+
+/** An async CSV export (POST /v1/contacts/export, GET /v1/exports/{id}). */
+export interface Export {
+  id: string;
+  status: JobStatus;
+  format: string;
+  filters: Record<string, unknown>;
+  fields: string[];
+  row_count: number | null;
+  progress: number;
+  download_url: string | null;
+  expires_at: string | null;
+  created_at: string;
+  completed_at: string | null;
+  error: string | null;
+}
+
+/** An async CSV import (POST /v1/imports, GET /v1/imports/{id}). */
+export interface Import {
+  id: string;
+  status: JobStatus;
+  dry_run: boolean;
+  historical: boolean;
+  columns: string[];
+  mapping: Record<string, string | null>;
+  progress: number;
+  rows: number | null;
+  created: number;
+  updated: number;
+  skipped: number;
+  failed: number;
+  report_url: string | null;
+  notes: string[];
+  error: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+export const finished = (status: JobStatus | undefined): boolean => status === 'completed' || status === 'failed';
+
+export interface Workspace {
+  id: string;
+  name: string;
+  plan: string;
+  consent_required: boolean;
+  consent_text: string | null;
+  timezone: string;
+  usage: { contacts: number; archived_contacts: number };
+  limits: { contacts: number | null };
 }

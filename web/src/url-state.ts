@@ -33,3 +33,21 @@ export function listQuery(params: URLSearchParams): URLSearchParams {
   }
   return q;
 }
+
+/**
+ * The same list parameters as an export's `filters` object: comma lists and tags as arrays, counts as
+ * numbers, booleans as booleans (the API's one filter language, in its JSON form). Sort is not a filter.
+ */
+export function exportFilters(params: URLSearchParams): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of ['q', ...FILTER_KEYS, 'archived']) {
+    const all = params.getAll(k).filter(Boolean);
+    if (!all.length) continue;
+    const v = all[0];
+    if (k === 'source' || k === 'tag') out[k] = all.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+    else if (k === 'conversation_count_min' || k === 'conversation_count_max') out[k] = /^\d+$/.test(v) ? Number(v) : v;
+    else if (k === 'has_email' || k === 'has_phone') out[k] = v === 'true' ? true : v === 'false' ? false : v;
+    else out[k] = v;
+  }
+  return out;
+}
