@@ -19,7 +19,6 @@ import type { ContactRow, ExportRow, WorkspaceRow } from '../store/schema.js';
 import * as tasks from '../store/tasks.js';
 import { getWorkspace } from '../store/workspaces.js';
 import type { JobContext } from '../jobs/runner.js';
-import { presentContact } from './contact-view.js';
 import { decodeSimpleCursor, encodeSimpleCursor } from './cursors.js';
 import type { Page } from './contacts.js';
 import type { ServiceDeps } from './deps.js';
@@ -75,15 +74,23 @@ function checkFilters(filters: unknown, ws: WorkspaceRow, now: number): Record<s
   return given;
 }
 
-/** One contact as a CSV line of the chosen columns, with formula cells neutralised. */
+/** One contact as a CSV line of the chosen columns, with formula cells neutralised (the API's values). */
 function csvRecord(row: ContactRow, columns: ExportColumn[]): string {
-  const view = presentContact(row);
   return csvLine(columns.map((c) => {
-    if (c === 'tags') return csvCell(neutralise(view.tags.join(',')), view.tags.length > 0);
-    if (c === 'metadata') return csvCell(neutralise(JSON.stringify(view.metadata)));
-    const v = view[c];
-    if (v === null) return '';
-    return csvCell(neutralise(String(v)));
+    switch (c) {
+      case 'tags': {
+        if (row.tags === '[]') return '';
+        return csvCell(neutralise((JSON.parse(row.tags) as string[]).join(',')), true);
+      }
+      case 'metadata': return csvCell(neutralise(row.metadata));
+      case 'first_seen': case 'last_seen': case 'created_at': case 'updated_at': return toIso(row[c]);
+      case 'conversation_count': return String(row.conversation_count);
+      case 'archived': return row.archived === 1 ? 'true' : 'false';
+      case 'id': case 'name': case 'email': case 'phone': case 'company': case 'source': case 'page_url': case 'ip_country': case 'lifecycle_stage': {
+        const v = row[c];
+        return v === null ? '' : csvCell(neutralise(v));
+      }
+    }
   }));
 }
 
