@@ -192,7 +192,13 @@ export function normaliseContactInput(input: ContactInput, opts: NormaliseOption
     } else out.metadata = input.metadata;
   }
 
-  if (input.lifecycle_stage !== undefined) out.lifecycle_stage = input.lifecycle_stage;
+  // Checked here too, not only by the HTTP schema: imports build their items from raw cells.
+  if (input.lifecycle_stage !== undefined) {
+    const stage: unknown = input.lifecycle_stage;
+    if (stage === null) out.lifecycle_stage = null;
+    else if (typeof stage === 'string' && (LIFECYCLE_STAGES as readonly string[]).includes(stage.trim().toLowerCase())) out.lifecycle_stage = stage.trim().toLowerCase() as LifecycleStage;
+    else errors.push({ field: 'lifecycle_stage', message: `must be one of ${LIFECYCLE_STAGES.join(', ')}` });
+  }
 
   if (errors.length) throw new Invalid(errors);
   return out;

@@ -134,7 +134,7 @@ export function createImportService(deps: ImportDeps, contacts: ContactService) 
     const completed = row.status === 'completed';
     return {
       id: row.id, status: row.status, dry_run: o.dry_run, historical: o.historical, columns: o.columns, mapping: o.mapping,
-      progress: row.progress, rows: row.cursor_row, created: row.created, updated: row.updated, skipped: row.skipped, failed: row.failed,
+      progress: row.progress, rows: row.created + row.updated + row.skipped + row.failed, created: row.created, updated: row.updated, skipped: row.skipped, failed: row.failed,
       report_url: completed && row.report_token ? `${publicUrl ?? origin}/v1/imports/${row.id}/report?token=${row.report_token}` : null,
       notes: JSON.parse(row.notes) as string[],
       requested_by: row.requested_by ? (JSON.parse(row.requested_by) as Actor) : null,
@@ -301,8 +301,9 @@ export function createImportService(deps: ImportDeps, contacts: ContactService) 
           reportBytes = header.length;
         }
         const seen = o.dry_run ? new Set<string>() : undefined;
-        const parser = fs.createReadStream(row.file_path).pipe(parse({ bom: true, delimiter: o.delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, skip_records_with_empty_values: true }));
+        const parser = fs.createReadStream(row.file_path).pipe(parse({ bom: true, delimiter: o.delimiter, relax_column_count: true, relax_quotes: true }));
         let index = -1; // -1: the header
+        let consumed = row.cursor_row;
         let chunk: Array<{ rowNumber: number; record: string[] }> = [];
         let state = row;
 
@@ -329,7 +330,7 @@ export function createImportService(deps: ImportDeps, contacts: ContactService) 
               // Written at the committed end each time, so a unit run again overwrites rather than repeats.
               if (text.length) await report.write(text, 0, text.length, at);
               next = {
-                cursor_row: state.cursor_row + chunk.length, created: state.created + count.created, updated: state.updated + count.updated,
+                cursor_row: consumed, created: state.created + count.created, updated: state.updated + count.updated,
                 skipped: state.skipped + count.skipped, failed: state.failed + count.failed, report_bytes: at + text.length,
                 progress: Math.min(0.99, parser.info.bytes / Math.max(1, o.bytes)),
               };
@@ -341,15 +342,21 @@ export function createImportService(deps: ImportDeps, contacts: ContactService) 
           chunk = [];
         };
 
+        // Every record counts for the row numbers (a spreadsheet's: the header is row 1) and for where
+        // to resume; blank lines and rows of empty cells are passed over.
         for await (const record of parser) {
           index++;
-          if (index === 0) continue;
-          if (index <= row.cursor_row) continue;
+          if (index === 0 || index <= row.cursor_row) continue;
           if (ctx.signal.aborted) throw new Error('import interrupted');
+          consumed = index;
+          if ((record as string[]).every((cell) => cell.trim() === '')) continue;
           chunk.push({ rowNumber: index + 1, record: record as string[] });
           if (chunk.length >= CHUNK_ROWS) await flush();
         }
         if (chunk.length) await flush();
+        if (consumed > state.cursor_row) {
+          await store.transaction((trx) => tasks.updateTask(trx, 'imports', id, { cursor_row: consumed }));
+        }
         await report.sync();
         row = state;
       } finally {
