@@ -242,6 +242,54 @@ describe('against a fresh database', () => {
   });
 });
 
+describe('export and workspaces limit', () => {
+  it('export writes the filtered contacts with the chosen columns to --out, with progress on stderr', async () => {
+    const wsId = lastLine((await runCli(['workspaces', 'create', '--name', 'Export Co'], env)).stdout);
+    const { key } = await createKey(['--workspace', wsId, '--scopes', 'read,write,admin']);
+    const api = client((await server()).url, key);
+    const made = await api.post('/v1/contacts/batch', { contacts: [
+      { name: 'Ada "The Countess", Lovelace', email: 'ada@export.example', tags: ['vip', 'math'] },
+      { name: '=HYPERLINK("x")', email: 'formula@export.example', tags: ['vip'] },
+      { name: 'Not a VIP', email: 'plain@export.example' },
+    ] });
+    expect(made.status).toBe(200);
+    const out = path.join(scratch, 'vips.csv');
+    const r = await runCli(['export', '--workspace', wsId, '--filter', 'tag=vip', '--fields', 'email,name,tags', '--out', out], env, 60_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(`exported 2 contacts to ${out}`);
+    expect(r.stderr).toMatch(/^Exporting \[#+\] 100% 2 rows$/m);
+    // The documented column order, whatever the order asked; newest last_seen first, as the list.
+    const listed = await api.get('/v1/contacts?tag=vip');
+    const cell = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+    const lines = listed.body.data.map((c: any) => `${cell(c.name.startsWith('=') ? "'" + c.name : c.name)},${c.email},"${c.tags.join(',')}"`);
+    expect(lines).toContain(`"'=HYPERLINK(""x"")",formula@export.example,"vip"`);
+    expect(fs.readFileSync(out, 'utf8')).toBe(['name,email,tags', ...lines].join('\r\n') + '\r\n');
+    // It never overwrites a file.
+    const again = await runCli(['export', '--workspace', wsId, '--out', out], env);
+    expectUsageError(again, 'export to an existing file');
+    expectUsageError(await runCli(['export', '--workspace', wsId, '--filter', 'nonsense', '--out', path.join(scratch, 'x.csv')], env), 'a filter without =');
+    const badField = await runCli(['export', '--workspace', wsId, '--fields', 'id,password', '--out', path.join(scratch, 'y.csv')], env);
+    expect(badField.code).toBe(2);
+    expect(badField.stderr).toMatch(/password/);
+  });
+
+  it('workspaces limit sets a contact limit that archives the contacts seen longest ago, and "plan" undoes it', async () => {
+    const wsId = lastLine((await runCli(['workspaces', 'create', '--name', 'Limited Co'], env)).stdout);
+    const { key } = await createKey(['--workspace', wsId, '--scopes', 'read,write,admin']);
+    const api = client((await server()).url, key);
+    const made = await api.post('/v1/contacts/batch', { historical: true, contacts: [1, 2, 3].map((i) => ({ name: `Person ${i}`, last_seen: `2026-01-0${i}T00:00:00Z`, first_seen: '2025-12-01T00:00:00Z' })) });
+    expect(made.status).toBe(200);
+    const r = await runCli(['workspaces', 'limit', wsId, '2'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(`workspace ${wsId}: limit 2, 2 active and 1 archived contacts`);
+    const archived = await api.get('/v1/contacts?archived=true');
+    expect(archived.body.data.map((c: any) => c.name)).toEqual(['Person 1']);
+    const back = await runCli(['workspaces', 'limit', wsId, 'plan'], env);
+    expect(back.stdout.trim()).toBe(`workspace ${wsId}: limit none, 2 active and 1 archived contacts`);
+    expectUsageError(await runCli(['workspaces', 'limit', wsId, 'lots'], env), 'a limit that is not a number');
+  });
+});
+
 describe('SIGTERM', () => {
   it('lets the requests in flight finish with 2xx, then exits 0', async () => {
     // A process of its own, so that its stop is the only thing happening to it.

@@ -6,6 +6,7 @@ import {
   type Cursor, decodeCursor, encodeCursor, type FilterInput, isIdText, parseFilter, parseLimit, parseSort,
 } from '../domain/contact-query.js';
 import { Conflict, Invalid, NotFound } from '../domain/errors.js';
+import { limitsOf } from '../domain/plans.js';
 import { identityHashes, SUPPRESSED_REASON } from '../domain/privacy.js';
 import { newId } from '../domain/ids.js';
 import { toIso } from '../domain/time.js';
@@ -89,7 +90,12 @@ export interface BatchResult {
   error: string | null;
 }
 
-export function createContactService({ store, clock }: ServiceDeps, rules: AutomationService) {
+/** What erasure reaches beyond the database: export files that hold the person. */
+export interface ErasureHooks {
+  forgetFiles(person: ContactRow): Promise<number>;
+}
+
+export function createContactService({ store, clock }: ServiceDeps, rules: AutomationService, erasure: ErasureHooks) {
   async function workspace(id: string): Promise<WorkspaceRow> {
     const ws = await getWorkspace(store.db, id);
     if (!ws) throw new NotFound('workspace');
@@ -135,13 +141,18 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
       const now = clock.now();
       const row = newRow(ws.id, fields, now);
       requireIdentity(row);
-      await write(ws.id, row, async (trx) => {
+      const archived = await write(ws.id, row, async (trx) => {
+        // Under a contact limit, concurrent creates count in turn (PostgreSQL; SQLite has one writer).
+        if (limitsOf(ws).contacts !== null) await contacts.serialiseMatchingWrites(trx, store.dialect, ws.id);
         await assertUnique(trx, ws.id, row);
         await contacts.insertContacts(trx, [row]);
         await contacts.replaceTags(trx, ws.id, row.id, fields.tags ?? [], false);
-        await events.appendEvents(trx, [contactEvent('contact.created', row, actorOf(p), now), ...await enforceContactLimit(trx, ws, now)]);
+        const overLimit = await enforceContactLimit(trx, ws, now);
+        await events.appendEvents(trx, [contactEvent('contact.created', row, actorOf(p), now), ...overLimit]);
+        return overLimit.some((e) => e.contact_id === row.id);
       });
-      return presentContact(row);
+      // The answer says what is stored: a contact the limit archived at once says so.
+      return presentContact(archived ? { ...row, archived: 1 } : row);
     },
 
     async get(p: Principal, id: string): Promise<ContactView> {
@@ -173,10 +184,12 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
      * email and phone stop a batch or import from silently bringing the person back.
      */
     async delete(p: Principal, id: string): Promise<ErasureReceipt> {
+      // Files first: should the rest then fail, the person is still there to erase again.
+      const files = await erasure.forgetFiles(await mustGet(store.db, p.workspaceId, id));
       const receipt = await store.transaction(async (trx) => {
         const row = await mustGet(trx, p.workspaceId, id);
         const now = clock.now();
-        const removed = { contacts: 1, ...await privacy.countPersonalRows(trx, p.workspaceId, id) };
+        const removed = { contacts: 1, ...await privacy.countPersonalRows(trx, p.workspaceId, id), export_files: files };
         await events.deleteContactEvents(trx, p.workspaceId, id);
         await deleteContactVisitors(trx, p.workspaceId, id);
         await purgeIdempotentForContact(trx, p.workspaceId, id);
@@ -210,6 +223,7 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
     async restore(p: Principal, id: string): Promise<ContactView> {
       const ws = await workspace(p.workspaceId);
       const restored = await store.transaction(async (trx) => {
+        await contacts.serialiseMatchingWrites(trx, store.dialect, ws.id);
         const row = await mustGet(trx, ws.id, id);
         if (row.archived === 0) return row;
         if (!(await hasRoom(trx, ws))) {

@@ -28,7 +28,7 @@ export function createServices(deps: ServiceDeps) {
   const workspaces = createWorkspaceService(deps);
   const automations = createAutomationService(deps);
   const conversations = createConversationService(deps, automations);
-  const contacts = createContactService(deps, automations);
+  const contacts = createContactService(deps, automations, { forgetFiles: (person) => exports.forget(person) });
   const imports = createImportService({ ...deps, poke: () => jobs.poke() }, contacts);
   kinds.import = { run: (payload, _job, ctx) => imports.run(payload, ctx), maxAttempts: 3, failed: (payload, message) => imports.failed(payload, message) };
   const retention = createRetentionService(deps, () => jobs.poke());

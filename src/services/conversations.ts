@@ -416,7 +416,11 @@ export function createConversationService({ store, clock }: ServiceDeps, rules: 
           created ? contactEvent('contact.created', row, actorOf(p), now) : contactEvent('contact.updated', row, actorOf(p), now),
           { id: newId('event'), workspace_id: ws.id, contact_id: row.id, type: 'lead.captured', actor, data: JSON.stringify({ action, conversation_id: conv.id, contact: JSON.parse(contactData) as unknown }), occurred_at: now, timeline_only: 0 },
         );
-        if (created || reactivated) timeline.push(...await enforceContactLimit(trx, ws, now));
+        if (created || reactivated) {
+          const overLimit = await enforceContactLimit(trx, ws, now);
+          timeline.push(...overLimit);
+          if (overLimit.some((e) => e.contact_id === row.id)) row = { ...row, archived: 1 };
+        }
         if (consent?.given === true) {
           timeline.push({ id: newId('event'), workspace_id: ws.id, contact_id: row.id, type: 'consent.recorded', actor, data: JSON.stringify({ given: true, at: toIso(consentAt ?? now), channel: conv.channel, wording: ws.consent_text }), occurred_at: now, timeline_only: 1 });
           await convs.insertConsent(trx, { id: newId('consent'), workspace_id: ws.id, contact_id: row.id, given: 1, channel: conv.channel, wording: ws.consent_text, at: consentAt ?? now });

@@ -94,6 +94,24 @@ function csvRecord(row: ContactRow, columns: ExportColumn[]): string {
   }));
 }
 
+/** Whether the file holds any of the strings, read in chunks (a needle across two chunks is found too). */
+async function fileContains(file: string, needles: string[]): Promise<boolean> {
+  const wanted = needles.map((n) => Buffer.from(n));
+  const overlap = Math.max(...wanted.map((w) => w.length));
+  let tail = Buffer.alloc(0);
+  try {
+    for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+      const window = Buffer.concat([tail, chunk as Buffer]);
+      if (wanted.some((w) => window.includes(w))) return true;
+      tail = window.subarray(Math.max(0, window.length - overlap));
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  return false;
+}
+
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a), y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
@@ -269,6 +287,29 @@ export function createExportService(deps: ExportDeps) {
     async failed(payload: unknown, message: string): Promise<void> {
       const { export_id: id } = payload as { export_id: string };
       await store.transaction((trx) => tasks.updateTask(trx, 'exports', id, { status: 'failed', error: `The export failed: ${message}` }));
+    },
+
+    /**
+     * Erasure reaches files too: every export file of the workspace still on disk that holds the
+     * person (by id, email or phone, or by name when the export has none of those columns) is deleted
+     * and its link answers 410. Returns how many.
+     */
+    async forget(person: ContactRow): Promise<number> {
+      let removed = 0;
+      for (const r of await tasks.liveExportFiles(store.db, person.workspace_id)) {
+        const columns = JSON.parse(r.fields) as string[];
+        const needles = [
+          columns.includes('id') ? person.id : null,
+          columns.includes('email') ? person.email : null,
+          columns.includes('phone') ? person.phone : null,
+        ].filter((v): v is string => Boolean(v));
+        if (!needles.length && person.name && columns.includes('name')) needles.push(csvCell(neutralise(person.name)));
+        if (!needles.length || !(await fileContains(r.file_path!, needles))) continue;
+        await fs.promises.rm(r.file_path!, { force: true });
+        await store.transaction((trx) => tasks.updateTask(trx, 'exports', r.id, { file_deleted_at: clock.now() }));
+        removed++;
+      }
+      return removed;
     },
 
     /** Deletes files whose link has expired, and history past each plan's window. */

@@ -36,7 +36,8 @@ export function createMergeService({ store, clock }: ServiceDeps, conversations:
         next.tags = JSON.stringify(tags);
         next.metadata = JSON.stringify({ ...(JSON.parse(other.metadata) as object), ...(JSON.parse(target.metadata) as object) });
         next.baseline_count = target.baseline_count + other.baseline_count;
-        const firsts = [target.baseline_first_seen, other.baseline_first_seen].filter((v): v is number => v !== null);
+        // A contact without a baseline was first seen no later than its creation: that floor merges too.
+        const firsts = [target.baseline_first_seen ?? target.created_at, other.baseline_first_seen ?? other.created_at];
         const lasts = [target.baseline_last_seen, other.baseline_last_seen].filter((v): v is number => v !== null);
         next.baseline_first_seen = firsts.length ? Math.min(...firsts) : null;
         next.baseline_last_seen = lasts.length ? Math.max(...lasts) : null;

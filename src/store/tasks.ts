@@ -51,3 +51,9 @@ export async function deleteTasks(db: Tx, table: TaskTable, ids: string[]): Prom
 export async function workspacesWithTasks(db: Tx, table: TaskTable): Promise<string[]> {
   return (await tasks(db).selectFrom(table as 'exports').select('workspace_id').distinct().execute()).map((r) => r.workspace_id);
 }
+
+/** A workspace's completed exports whose file is still on disk. */
+export async function liveExportFiles(db: Tx, workspaceId: string): Promise<ExportRow[]> {
+  return db.selectFrom('exports').selectAll().where('workspace_id', '=', workspaceId).where('status', '=', 'completed')
+    .where('file_deleted_at', 'is', null).where('file_path', 'is not', null).execute();
+}
