@@ -377,6 +377,8 @@ export function createConversationService({ store, clock }: ServiceDeps, rules: 
         let created = false;
         if (match) {
           const f = { ...fields };
+          // The same address in other letters is no change: the stored spelling stays.
+          if (emailLower && match.email_lower === emailLower) delete f.email;
           // A phone or email held by another contact stays where it is; the timeline notes it.
           for (const [key, holder] of [['phone', byPhone], ['email', byEmail]] as const) {
             if (holder && holder.id !== match.id) {
