@@ -99,6 +99,28 @@ describe('from anonymous visitor to one contact', () => {
     expect(res.contact).toMatchObject({ source: 'telegram', page_url: null, conversation_count: 1, lifecycle_stage: 'new' });
   });
 
+  it('an identify with the same email in other letters matches the contact and keeps its stored spelling', async () => {
+    const { api } = await newWorkspace();
+    const made = await api.post('/v1/contacts', { name: 'Spelling Kept', email: 'Kept.Spelling@Example.com' });
+    expect(made.status).toBe(201);
+    const conv = await start(api, { channel: 'api' });
+    const answer = await identify(api, conv.id, { email: 'KEPT.SPELLING@EXAMPLE.COM', company: 'Found Co' });
+    expect(answer.contact.id).toBe(made.body.id);
+    expect(await contact(api, made.body.id)).toMatchObject({ email: 'Kept.Spelling@Example.com', company: 'Found Co' });
+  });
+
+  it('a contact created through the API without a page takes the page of its first conversation, and keeps one it has', async () => {
+    const { api } = await newWorkspace();
+    const bare = (await api.post('/v1/contacts', { email: 'no.page@example.com' })).body;
+    const placed = (await api.post('/v1/contacts', { email: 'has.page@example.com', page_url: 'https://example.com/own' })).body;
+    for (const [who, page] of [[bare, 'https://example.com/pricing'], [placed, 'https://example.com/other']] as const) {
+      const conv = await start(api, { channel: 'widget', visitor_id: `v-${who.id}`, page_url: page });
+      await identify(api, conv.id, { email: who.email });
+    }
+    expect((await contact(api, bare.id)).page_url).toBe('https://example.com/pricing');
+    expect((await contact(api, placed.id)).page_url).toBe('https://example.com/own');
+  });
+
   it('a contact created through the API that talks later keeps its first_seen (it never moves later)', async () => {
     // API.md: created through the API, first_seen = last_seen = created_at; "first" seen cannot move later.
     const { api } = await newWorkspace();

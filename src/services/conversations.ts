@@ -386,6 +386,8 @@ export function createConversationService({ store, clock }: ServiceDeps, rules: 
               timeline.push({ id: newId('event'), workspace_id: ws.id, contact_id: match.id, type: 'possible_duplicate', actor: JSON.stringify(actorOf(p)), data: JSON.stringify({ field: key, other_contact_id: holder.id }), occurred_at: now, timeline_only: 1 });
             }
           }
+          // An existing contact without a page gets the page of its first conversation here.
+          if (match.page_url === null && f.page_url === undefined && conv.page_url) f.page_url = conv.page_url;
           // An existing contact without a country gets this conversation's, under the same rule.
           if (match.ip_country === null && f.ip_country === undefined) {
             const kept = keptCountry(conv.ip_country, consent?.given === true);
