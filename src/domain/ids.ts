@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { randomFillSync, timingSafeEqual } from 'node:crypto';
 
 export const ID_PREFIX = {
   contact: 'ctc',
@@ -54,4 +54,10 @@ export function newId(kind: IdKind): string {
 
 export function hasPrefix(id: string, kind: IdKind): boolean {
   return id.startsWith(ID_PREFIX[kind] + '_') && id.length <= 64;
+}
+
+/** Compares a secret token in constant time (a download link's token against the one stored). */
+export function sameToken(stored: string, given: string): boolean {
+  const x = Buffer.from(stored), y = Buffer.from(given);
+  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -24,7 +24,7 @@ import { type ContactView, presentContact } from './contact-view.js';
 import {
   applyBaseline, applyPatch, type Baseline, contactEvent, diff, HISTORICAL_FIELDS, newRow, noteView, parseHistorical, requireIdentity,
 } from './contact-rows.js';
-import { decodeSimpleCursor, encodeSimpleCursor } from './cursors.js';
+import { decodeNewestFirst, decodeSimpleCursor, encodeSimpleCursor, newestFirstPage } from './cursors.js';
 import type { AutomationService } from './automations.js';
 import type { ServiceDeps } from './deps.js';
 import { enforceContactLimit, hasRoom } from './plan-limits.js';
@@ -208,15 +208,8 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
 
     async erasures(p: Principal, limitParam: unknown, cursorParam: unknown): Promise<Page<ErasureReceipt>> {
       const limit = parseLimit(limitParam);
-      const before = decodeSimpleCursor(cursorParam) as { at: number; id: string } | null;
-      if (before && (!Number.isSafeInteger(before.at) || typeof before.id !== 'string')) throw Invalid.field('cursor', 'is not a cursor from this list');
-      const rows = await privacy.listReceipts(store.db, p.workspaceId, before, limit + 1);
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      return {
-        data: page.map(receiptView), has_more: rows.length > limit,
-        next_cursor: rows.length > limit && last ? encodeSimpleCursor({ at: last.erased_at, id: last.id }) : null,
-      };
+      const rows = await privacy.listReceipts(store.db, p.workspaceId, decodeNewestFirst(cursorParam), limit + 1);
+      return newestFirstPage(rows, limit, (r) => r.erased_at, receiptView);
     },
 
     /** Un-archives; 409 while the workspace is at its contact limit. */

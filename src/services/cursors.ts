@@ -17,3 +17,20 @@ export function decodeSimpleCursor(value: unknown): Record<string, unknown> | nu
   }
 }
 
+
+/** The cursor of a newest-first list keyed by (time, id): exports, imports, erasure receipts. */
+export function decodeNewestFirst(value: unknown): { at: number; id: string } | null {
+  const before = decodeSimpleCursor(value) as { at: unknown; id: unknown } | null;
+  if (before && (!Number.isSafeInteger(before.at) || typeof before.id !== 'string')) throw Invalid.field('cursor', 'is not a cursor from this list');
+  return before as { at: number; id: string } | null;
+}
+
+/** A page from `limit + 1` rows read newest first: the extra row says there is more. */
+export function newestFirstPage<R extends { id: string }, V>(rows: R[], limit: number, at: (r: R) => number, present: (r: R) => V) {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    data: page.map(present), has_more: rows.length > limit,
+    next_cursor: rows.length > limit && last ? encodeSimpleCursor({ at: at(last), id: last.id }) : null,
+  };
+}

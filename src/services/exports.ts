@@ -1,14 +1,13 @@
 // Async CSV exports: a request queues a durable job; a worker streams the matching contacts to a file
 // page by page (memory flat in the row count), then a download link with an unguessable token works
 // for 24 hours without other credentials. History is kept per plan; the requester may be mailed.
-import { timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { actorOf, type Actor, type Principal } from '../domain/access.js';
 import { csvCell, csvLine, type ExportColumn, exportColumns, neutralise } from '../domain/csv.js';
 import { type Cursor, LIST_PARAMETERS, parseFilter, parseLimit, parseSort } from '../domain/contact-query.js';
 import { Gone, Invalid, NotFound } from '../domain/errors.js';
-import { newId, randomToken } from '../domain/ids.js';
+import { newId, randomToken, sameToken } from '../domain/ids.js';
 import { PLAN_LIMITS } from '../domain/plans.js';
 import { toIso } from '../domain/time.js';
 import type { Mailer } from '../integrations/mail.js';
@@ -19,7 +18,7 @@ import type { ContactRow, ExportRow, WorkspaceRow } from '../store/schema.js';
 import * as tasks from '../store/tasks.js';
 import { getWorkspace } from '../store/workspaces.js';
 import type { JobContext } from '../jobs/runner.js';
-import { decodeSimpleCursor, encodeSimpleCursor } from './cursors.js';
+import { decodeNewestFirst, newestFirstPage } from './cursors.js';
 import type { Page } from './contacts.js';
 import type { ServiceDeps } from './deps.js';
 
@@ -112,10 +111,6 @@ async function fileContains(file: string, needles: string[]): Promise<boolean> {
   return false;
 }
 
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a), y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 export function createExportService(deps: ExportDeps) {
   const { store, clock, filesDir, publicUrl, mailer } = deps;
@@ -195,21 +190,14 @@ export function createExportService(deps: ExportDeps) {
 
     async list(p: Principal, limitParam: unknown, cursorParam: unknown, origin: string): Promise<Page<ExportView>> {
       const limit = parseLimit(limitParam);
-      const before = decodeSimpleCursor(cursorParam) as { at: number; id: string } | null;
-      if (before && (!Number.isSafeInteger(before.at) || typeof before.id !== 'string')) throw Invalid.field('cursor', 'is not a cursor from this list');
-      const rows = await tasks.listTasks(store.db, 'exports', p.workspaceId, before, limit + 1);
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      return {
-        data: page.map((r) => present(r, origin)), has_more: rows.length > limit,
-        next_cursor: rows.length > limit && last ? encodeSimpleCursor({ at: last.created_at, id: last.id }) : null,
-      };
+      const rows = await tasks.listTasks(store.db, 'exports', p.workspaceId, decodeNewestFirst(cursorParam), limit + 1);
+      return newestFirstPage(rows, limit, (r) => r.created_at, (r) => present(r, origin));
     },
 
     /** The file behind a download link: 404 for a wrong token, 410 once the window has closed. */
     async download(id: string, token: unknown): Promise<{ file: string; filename: string }> {
       const row = typeof token === 'string' && token.length <= 100 ? await tasks.getTask(store.db, 'exports', null, id) : undefined;
-      if (!row || row.status !== 'completed' || !row.download_token || !sameSecret(row.download_token, token as string)) throw new NotFound('export');
+      if (!row || row.status !== 'completed' || !row.download_token || !sameToken(row.download_token, token as string)) throw new NotFound('export');
       if (clock.now() >= row.completed_at! + DOWNLOAD_WINDOW_MS || row.file_deleted_at !== null || !row.file_path) {
         throw new Gone('This download link has expired (links work for 24 hours); start a new export');
       }

@@ -2,7 +2,7 @@
 // it in chunks through the batch's create-or-update (the same rules as the API, dedupe by email then
 // phone, suppressed people skipped). Each chunk commits with the import's progress and the length of
 // its report, so a killed import resumes where it stopped, without duplicates.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -12,7 +12,7 @@ import { actorOf, type Actor, grants, type Principal, scopesOf } from '../domain
 import { csvCell, csvLine, neutralise } from '../domain/csv.js';
 import { parseLimit } from '../domain/contact-query.js';
 import { Forbidden, Gone, Invalid, NotFound, TooLarge } from '../domain/errors.js';
-import { newId, randomToken } from '../domain/ids.js';
+import { newId, randomToken, sameToken } from '../domain/ids.js';
 import { detectDelimiter, HISTORICAL_IMPORT_FIELDS, type Mapping, recordToItem, resolveMapping } from '../domain/import-mapping.js';
 import { toIso } from '../domain/time.js';
 import { enqueueJob } from '../store/jobs.js';
@@ -20,7 +20,7 @@ import type { ImportRow } from '../store/schema.js';
 import * as tasks from '../store/tasks.js';
 import type { JobContext } from '../jobs/runner.js';
 import type { BatchItemInput, BatchResult, ContactService, Page } from './contacts.js';
-import { decodeSimpleCursor, encodeSimpleCursor } from './cursors.js';
+import { decodeNewestFirst, newestFirstPage } from './cursors.js';
 import type { ServiceDeps } from './deps.js';
 import { DOWNLOAD_WINDOW_MS } from './exports.js';
 
@@ -115,10 +115,6 @@ async function readHeader(file: string): Promise<{ columns: string[]; delimiter:
   return { columns, delimiter };
 }
 
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a), y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 /** An export's neutralised cell ('=...) comes back as it was. */
 function unneutralise(value: string): string {
@@ -261,21 +257,14 @@ export function createImportService(deps: ImportDeps, contacts: ContactService) 
 
     async list(p: Principal, limitParam: unknown, cursorParam: unknown, origin: string): Promise<Page<ImportView>> {
       const limit = parseLimit(limitParam);
-      const before = decodeSimpleCursor(cursorParam) as { at: number; id: string } | null;
-      if (before && (!Number.isSafeInteger(before.at) || typeof before.id !== 'string')) throw Invalid.field('cursor', 'is not a cursor from this list');
-      const rows = await tasks.listTasks(store.db, 'imports', p.workspaceId, before, limit + 1);
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      return {
-        data: page.map((r) => present(r, origin)), has_more: rows.length > limit,
-        next_cursor: rows.length > limit && last ? encodeSimpleCursor({ at: last.created_at, id: last.id }) : null,
-      };
+      const rows = await tasks.listTasks(store.db, 'imports', p.workspaceId, decodeNewestFirst(cursorParam), limit + 1);
+      return newestFirstPage(rows, limit, (r) => r.created_at, (r) => present(r, origin));
     },
 
     /** The report of rejected and skipped rows, behind its link: 404 for a wrong token, 410 after 24 hours. */
     async report(id: string, token: unknown): Promise<{ file: string; filename: string }> {
       const row = typeof token === 'string' && token.length <= 100 ? await tasks.getTask(store.db, 'imports', null, id) : undefined;
-      if (!row || row.status !== 'completed' || !row.report_token || !sameSecret(row.report_token, token as string)) throw new NotFound('import');
+      if (!row || row.status !== 'completed' || !row.report_token || !sameToken(row.report_token, token as string)) throw new NotFound('import');
       if (clock.now() >= row.completed_at! + DOWNLOAD_WINDOW_MS || !row.report_path || !fs.existsSync(row.report_path)) {
         throw new Gone('This report link has expired (links work for 24 hours)');
       }
