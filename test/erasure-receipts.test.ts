@@ -10,6 +10,7 @@ import { createUser, signInAs } from './support/accounts.js';
 import { start, timeline } from './support/capture.js';
 import { cellsContaining, readAllTables, type TableRows } from './support/database.js';
 import { expectProblem } from './support/problems.js';
+import { openStream as openSse } from './support/stream.js';
 import { client, type Client, manualClock, startTestServer, type TestServer } from './support/server.js';
 
 const T0 = Date.parse('2026-03-15T10:30:00.000Z');
@@ -97,58 +98,14 @@ function rowsOf(tables: TableRows, contactId: string): Record<string, number> {
   };
 }
 
-// ----- server-sent events -----
-
-interface StreamEvent { seq: string; event: string; body: any; raw: string }
+// ----- server-sent events (test/support/stream.ts) -----
 
 async function openStream(key: string, lastEventId?: string) {
-  const controller = new AbortController();
   const headers: Record<string, string> = { authorization: `Bearer ${key}` };
   if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
-  const res = await fetch(t.url + '/v1/stream', { headers, signal: controller.signal });
-  expect(res.status).toBe(200);
-  const events: StreamEvent[] = [];
-  let position: string | null = null;
-  void (async () => {
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += value;
-        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const f: Record<string, string> = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) continue;
-            const c = line.indexOf(':');
-            if (c > 0) f[line.slice(0, c)] = line.slice(c + 1).replace(/^ /, '');
-          }
-          if (f.event && f.data) events.push({ seq: f.id!, event: f.event, body: JSON.parse(f.data), raw: f.data });
-          else if (f.id && position === null) position = f.id;
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  const until = async <T>(get: () => T | undefined | null, what: string, timeoutMs = 5000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = get();
-      if (v !== undefined && v !== null) return v;
-      if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms; events: ${JSON.stringify(events.map((e) => [e.event, e.body?.data?.id]))}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  return {
-    events,
-    position: () => until(() => position, 'the opening position'),
-    waitFor: (pred: (e: StreamEvent) => boolean, timeoutMs?: number) => until(() => events.find(pred), 'a matching event', timeoutMs),
-    close: () => controller.abort(),
-  };
+  const stream = await openSse(t.url, headers);
+  expect(stream.res.status).toBe(200);
+  return stream;
 }
 
 // Distinctive enough to be found nowhere else.
@@ -278,12 +235,12 @@ describe('DELETE /v1/contacts/{id}: the receipt', () => {
     try {
       await resumed.waitFor((x) => x.event === 'contact.deleted' && x.body.data.id === personId);
       await new Promise((r) => setTimeout(r, 1200));
-      const theirs = resumed.events.filter((x) => x.raw.includes(personId));
+      const theirs = resumed.events().filter((x) => x.raw.includes(personId));
       expect(theirs.map((x) => x.event)).toEqual(['contact.deleted']);
-      const leaks = resumed.events.filter((x) => NEEDLES.some((n) => x.raw.toLowerCase().includes(n.toLowerCase())));
+      const leaks = resumed.events().filter((x) => NEEDLES.some((n) => x.raw.toLowerCase().includes(n.toLowerCase())));
       expect(leaks.map((x) => x.event)).toEqual([]);
       // The kept contact's events are still there: the replay itself works.
-      expect(resumed.events.some((x) => x.event === 'contact.created' && x.body.data.id === keptId)).toBe(true);
+      expect(resumed.events().some((x) => x.event === 'contact.created' && x.body.data.id === keptId)).toBe(true);
     } finally {
       resumed.close();
     }

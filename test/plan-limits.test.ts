@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, timeline } from './support/capture.js';
 import { expectProblem } from './support/problems.js';
 import { assertBuilt, childEnv, runCli } from './support/processes.js';
+import { openStream as openSse } from './support/stream.js';
 import { client, type Client, manualClock, startTestServer, type TestServer } from './support/server.js';
 
 const T0 = Date.parse('2026-03-15T10:30:00.000Z');
@@ -91,56 +92,11 @@ async function archivedEvents(api: Client, id: string): Promise<any[]> {
 
 const sorted = (ids: string[]) => [...ids].sort();
 
-// ----- a small server-sent events reader -----
-
-interface StreamEvent { seq: string; event: string; body: any }
-
-async function openStream(key: string): Promise<{ events: StreamEvent[]; opened: Promise<void>; close(): void; waitFor(pred: (e: StreamEvent) => boolean, timeoutMs?: number): Promise<StreamEvent> }> {
-  const controller = new AbortController();
-  const res = await fetch(t.url + '/v1/stream', { headers: { authorization: `Bearer ${key}` }, signal: controller.signal });
-  expect(res.status).toBe(200);
-  const events: StreamEvent[] = [];
-  let markOpened: () => void = () => undefined;
-  const opened = new Promise<void>((resolve) => { markOpened = resolve; });
-  void (async () => {
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += value;
-        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          markOpened();
-          const f: Record<string, string> = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) continue;
-            const c = line.indexOf(':');
-            if (c > 0) f[line.slice(0, c)] = line.slice(c + 1).replace(/^ /, '');
-          }
-          if (f.event && f.data) events.push({ seq: f.id!, event: f.event, body: JSON.parse(f.data) });
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  return {
-    events,
-    opened,
-    close: () => controller.abort(),
-    async waitFor(pred, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const hit = events.find(pred);
-        if (hit) return hit;
-        if (Date.now() > deadline) throw new Error(`no matching event in ${timeoutMs} ms; got ${JSON.stringify(events.map((e) => [e.event, e.body?.data?.id]))}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-  };
+/** The workspace's stream, opened with a key (test/support/stream.ts). */
+async function openStream(key: string) {
+  const stream = await openSse(t.url, { authorization: `Bearer ${key}` });
+  expect(stream.res.status).toBe(200);
+  return stream;
 }
 
 describe('limits and usage on GET /v1/workspace', () => {
@@ -345,7 +301,7 @@ describe('over the limit, new contacts are still captured and the oldest are arc
     const old = await create(ws.api, { name: 'Streamed Old' });
     const stream = await openStream(await ws.keyFor(['read']));
     try {
-      await stream.opened;
+      await stream.position();
       const at = tick();
       const fresh = await create(ws.api, { name: 'Streamed New' }, at);
       const e = await stream.waitFor((x) => x.event === 'contact.archived');
@@ -353,8 +309,8 @@ describe('over the limit, new contacts are still captured and the oldest are arc
       expect(e.body.data).toMatchObject({ id: old.id, name: 'Streamed Old', archived: true });
       expect(e.body.data).toEqual(await get(ws.api, old.id));
       await stream.waitFor((x) => x.event === 'contact.created' && x.body.data.id === fresh.id);
-      expect(stream.events.filter((x) => x.event === 'contact.archived').map((x) => x.body.data.id)).toEqual([old.id]);
-      expect(stream.events.every((x) => x.body.occurred_at.match(ISO_MS))).toBe(true);
+      expect(stream.events().filter((x) => x.event === 'contact.archived').map((x) => x.body.data.id)).toEqual([old.id]);
+      expect(stream.events().every((x) => x.body.occurred_at.match(ISO_MS))).toBe(true);
     } finally {
       stream.close();
     }

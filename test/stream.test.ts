@@ -5,90 +5,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../src/http/server.js';
 import { assertBuilt, childEnv, startServerProcess } from './support/processes.js';
+import { openStream, type Stream } from './support/stream.js';
 import { client, type Client, createTestDatabase, startTestServer, testConfig, type TestServer, usingPostgres } from './support/server.js';
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 /** Longer than a poll (500 ms) with room to spare: what has not come by then is not coming. */
 const QUIET_MS = 1500;
-
-interface Message {
-  id?: string;
-  event?: string;
-  data?: string;
-  retry?: string;
-  comments: string[];
-}
-
-function parseMessage(block: string): Message {
-  const m: Message = { comments: [] };
-  for (const line of block.split('\n')) {
-    if (line.startsWith(':')) {
-      m.comments.push(line.slice(1).trim());
-      continue;
-    }
-    const i = line.indexOf(':');
-    const field = i < 0 ? line : line.slice(0, i);
-    const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
-    if (field === 'data') m.data = m.data === undefined ? value : m.data + '\n' + value;
-    else if (field === 'id' || field === 'event' || field === 'retry') m[field] = value;
-  }
-  return m;
-}
-
-interface Stream {
-  res: Response;
-  messages: Message[];
-  /** Messages that carry an event, with the body parsed. */
-  events(): Array<{ seq: string; event: string; body: any }>;
-  waitFor(pred: (e: { seq: string; event: string; body: any }) => boolean, timeoutMs?: number): Promise<{ seq: string; event: string; body: any }>;
-  ended(): boolean;
-  close(): void;
-}
-
-async function openStream(baseUrl: string, headers: Record<string, string>): Promise<Stream> {
-  const controller = new AbortController();
-  const res = await fetch(baseUrl + '/v1/stream', { headers, signal: controller.signal });
-  const messages: Message[] = [];
-  let ended = false;
-  if (res.status === 200 && res.body) {
-    void (async () => {
-      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let buf = '';
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buf += value;
-          for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-            messages.push(parseMessage(buf.slice(0, i)));
-            buf = buf.slice(i + 2);
-          }
-        }
-      } catch {
-        // aborted by the test
-      } finally {
-        ended = true;
-      }
-    })();
-  }
-  const events = () => messages.filter((m) => m.event !== undefined).map((m) => ({ seq: m.id!, event: m.event!, body: JSON.parse(m.data!) }));
-  return {
-    res,
-    messages,
-    events,
-    async waitFor(pred, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const hit = events().find(pred);
-        if (hit) return hit;
-        if (Date.now() > deadline) throw new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events())}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    ended: () => ended,
-    close: () => controller.abort(),
-  };
-}
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
