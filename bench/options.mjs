@@ -17,6 +17,8 @@ const HELP = `Usage: npm run bench [-- options]   (or: node bench/run.mjs [optio
   --seed N             generator seed (default 42)
   --generator FILE     gen-contacts.mjs (BENCH_GENERATOR; default ../shared/bench/gen-contacts.mjs)
   --out FILE           the report (default docs/benchmarks.md)
+  --no-browser         skip the dashboard in a browser (Debian's chromium; CHROMIUM_PATH, default /usr/bin/chromium)
+  --browser-rounds N   times each search term is typed and the 10,000-row scroll is run (default 2)
   --keep               keep the run's data directory under .bench/ (SQLite file, PostgreSQL schema)
   --help`;
 
@@ -36,6 +38,7 @@ export function readOptions(argv = process.argv.slice(2), env = process.env) {
       'create-seconds': { type: 'string', default: '8' }, 'create-concurrency': { type: 'string', default: '32' },
       'load-concurrency': { type: 'string', default: '4' }, 'batch-size': { type: 'string', default: '1000' },
       seed: { type: 'string', default: '42' }, generator: { type: 'string' }, out: { type: 'string' },
+      'no-browser': { type: 'boolean', default: false }, 'browser-rounds': { type: 'string', default: '2' },
       keep: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
     },
   });
@@ -55,6 +58,8 @@ export function readOptions(argv = process.argv.slice(2), env = process.env) {
     seed: Math.floor(num('--seed', values.seed, 0)),
     generator: values.generator ?? env.BENCH_GENERATOR ?? null,
     out: values.out ?? null,
+    browser: !values['no-browser'],
+    browserRounds: Math.floor(num('--browser-rounds', values['browser-rounds'])),
     keep: values.keep,
   };
 }

@@ -199,3 +199,66 @@ export function runToFile(cmd, args, file) {
     out.once('error', reject);
   });
 }
+
+/** `chatsby-contacts users create`: a dashboard user in the bench's workspace (the browser phase). */
+export function createUser(env, { email, password, role, workspace }) {
+  const args = [CLI, 'users', 'create', '--email', email, '--password', password, '--role', role];
+  if (workspace) args.push('--workspace', workspace);
+  return new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, args, { cwd: ROOT, env, timeout: 120_000 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`users create failed: ${error.message}\n${stdout}${stderr}`));
+      resolve(stdout.trim());
+    });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+  });
+}
+
+/**
+ * CPU time so far, in clock ticks: the whole machine's (busy time of /proc/stat) and, by pid, that of
+ * this process and its descendants (the server, the browser). Two snapshots give how much of the
+ * machine other processes took in between (`cpuBetween`): what makes a browser's long tasks noisy.
+ */
+export function cpuSnapshot() {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    const busy = f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0);
+    const procs = new Map();
+    for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        procs.set(Number(pid), { ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) });
+      } catch {
+        // gone meanwhile
+      }
+    }
+    const ours = new Map([[process.pid, procs.get(process.pid)?.ticks ?? 0]]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [pid, p] of procs) {
+        if (!ours.has(pid) && ours.has(p.ppid)) {
+          ours.set(pid, p.ticks);
+          grew = true;
+        }
+      }
+    }
+    return { at: Date.now(), busy, ours };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Cores' worth of CPU used between two snapshots, by us (bench, server, browser) and by everything
+ * else. A process of ours that ended in between is not seen (its time counts as others').
+ */
+export function cpuBetween(a, b, ticksPerSecond = 100) {
+  if (!a || !b || b.at <= a.at) return null;
+  const seconds = (b.at - a.at) / 1000;
+  let ours = 0;
+  for (const [pid, ticks] of b.ours) ours += ticks - (a.ours.get(pid) ?? 0);
+  const busy = b.busy - a.busy;
+  return { seconds, oursCores: ours / ticksPerSecond / seconds, othersCores: Math.max(0, busy - ours) / ticksPerSecond / seconds };
+}

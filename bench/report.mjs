@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { BROWSER_TARGETS, busy } from './browser.mjs';
 import { TARGETS } from './measures.mjs';
 import { ROOT } from './processes.mjs';
 import { fmtInt, fmtMs } from './stats.mjs';
@@ -148,6 +149,87 @@ function missSection(db) {
   return out;
 }
 
+/** The rows of the browser table: keystroke latency and each scroll run, against the targets. */
+function browserRows(b) {
+  const rows = [];
+  const t = b.typing;
+  if (t) {
+    const miss = t.timeouts || !(t.stats.p95 < BROWSER_TARGETS.keystrokeP95);
+    rows.push({ key: 'keystroke', label: `search box: keystroke to updated rows on screen, ${fmtInt(t.stats.n)} keystrokes`,
+      result: `p50 ${fmtMs(t.stats.p50)}, p95 ${fmtMs(t.stats.p95)}, max ${fmtMs(t.stats.max)}${t.timeouts ? `; **${t.timeouts} never showed their rows** (within ${b.keyTimeoutMs / 1000} s)` : ''}`,
+      target: `p95 < ${BROWSER_TARGETS.keystrokeP95} ms`, met: miss ? '**no**' : 'yes' });
+  }
+  (b.scroll ?? []).forEach((s, i) => {
+    const lt = s.longTasks;
+    const miss = s.stalled || lt.over > 0;
+    rows.push({ key: `scroll${i + 1}`, label: `scroll ${fmtInt(s.goal)} rows${b.scroll.length > 1 ? ` (run ${i + 1})` : ''}: long tasks`,
+      result: `${lt.count ? `longest ${fmtMs(lt.max)}, ${lt.over} over ${BROWSER_TARGETS.longTaskMs} ms` : `none (no task reached ${BROWSER_TARGETS.longTaskMs} ms)`}; ${fmtInt(s.rowsPassed)} rows in ${(s.ms / 1000).toFixed(1)} s${s.stalled ? ' (**stopped short**)' : ''}`,
+      target: `none over ${BROWSER_TARGETS.longTaskMs} ms`, met: miss ? '**no**' : 'yes' });
+  });
+  return rows.map((r) => ({ ...r, missed: r.met.startsWith('**no') }));
+}
+
+/** CPU use while a part ran: ours (bench, server, browser) and other processes' (which make long tasks noisy). */
+function cpuNote(cpu) {
+  if (!cpu) return '';
+  const noisy = busy(cpu) ? ' **Other processes were busy: the figures are noisy.**' : '';
+  return ` CPU meanwhile: ${cpu.oursCores.toFixed(2)} of the ${os.cpus().length} cores for the bench, the server and the browser, ${cpu.othersCores.toFixed(2)} for other processes.${noisy}`;
+}
+
+function browserSection(report) {
+  const out = ['## Dashboard in a browser', ''];
+  const db = report.databases.find((d) => d.browser);
+  if (!report.opts.browser) return [...out, 'Skipped (`--no-browser`).', ''].join('\n');
+  if (!db) return [...out, `Not run: it runs on ${TITLE[report.opts.browserOn] ?? 'a database'} after the reads, and that run did not get there.`, ''].join('\n');
+  const b = db.browser;
+  if (b.skipped) return [...out, `**Skipped:** ${b.skipped}.`, ''].join('\n');
+  out.push(`The dashboard served at \`/\` by the same server, on the ${fmtInt(db.count)} contacts of the ${TITLE[db.kind]} run, after its reads: Chromium ${b.browserVersion ?? '?'} (Debian's, headless, software rendering) driven by playwright-core on the same machine, viewport ${b.viewport.width}×${b.viewport.height}, signed in as an owner made with \`chatsby-contacts users create\`. Targets: issue 5.`, '');
+  if (b.error) out.push(`> **The browser phase failed:** ${b.error}${b.pageText ? ` The page showed: "${b.pageText}"` : ''}${b.screenshot ? ` (screenshot: \`${b.screenshot}\`)` : ''}`, '');
+  const rows = browserRows(b);
+  if (rows.length) out.push(table(['measure', 'result', 'target', 'met?'], rows.map((r) => [r.label, r.result, r.target, r.met])), '');
+
+  const t = b.typing;
+  if (t) {
+    out.push('### Search as you type', '',
+      `Each term is typed into a freshly loaded dashboard (an empty query cache), one key at a time, ${b.rounds} ${b.rounds === 1 ? 'time' : 'times'}; the next key goes ${b.keyIntervalMs} ms after the last, or once its rows show if that takes longer. A keystroke is timed in the page from its \`keydown\` event to the end of the first animation frame whose rendered rows (Name, Email, Phone of each row the virtualised table draws) equal the dashboard's own answer for the new text (its \`GET /v1/contacts?q=\`, read through a wrapper around \`fetch\`); a keystroke whose rows do not change still waits for that answer. Every answer is then checked against the API's (\`GET /v1/contacts?q=…&limit=100\` with the bench's key): same row count, same first id, and the first row on screen showing that contact's name and email.`, '');
+    const p = t.parts;
+    out.push(`Where the time goes (p50 / p95): keydown to the dashboard's request ${fmtMs(p.toRequest.p50)} / ${fmtMs(p.toRequest.p95)}; request to its answer read ${fmtMs(p.answer.p50)} / ${fmtMs(p.answer.p95)}; answer to rows painted ${fmtMs(p.toScreen.p50)} / ${fmtMs(p.toScreen.p95)}. Long tasks during the keystrokes: ${t.longTasks.count ? `${t.longTasks.count}, the longest ${fmtMs(t.longTasks.max)}` : 'none'}.${cpuNote(t.cpu)}`, '');
+    const d = b.typingNoCount;
+    if (d) {
+      out.push(`Diagnostic (not a target): the same keystrokes once more, with the dashboard's \`GET /v1/contacts/count?q=\` requests refused inside the browser so that the server runs the list queries alone: p50 ${fmtMs(d.stats.p50)}, p95 ${fmtMs(d.stats.p95)}, max ${fmtMs(d.stats.max)} (${fmtInt(d.stats.n)} keystrokes${d.timeouts ? `, ${d.timeouts} never showed their rows` : ''}); request to its answer read ${fmtMs(d.parts.answer.p50)} / ${fmtMs(d.parts.answer.p95)} (p50 / p95).${cpuNote(d.cpu)}`, '');
+    }
+    const full = (term) => t.samples.find((x) => x.term === term.key && x.text === term.text && x.ok);
+    out.push(table(['term', 'keystrokes', 'p50', 'p95', 'max', 'rows in the first page for the whole term'],
+      t.terms.map((term) => [`\`${term.text}\` (${term.label})`, fmtInt(term.stats.n), fmtMs(term.stats.p50), fmtMs(term.stats.p95), fmtMs(term.stats.max), full(term) ? fmtInt(full(term).rows) : '—'])), '');
+    const slow = [...t.samples].filter((x) => x.ok).sort((x, y) => y.ms - x.ms).slice(0, 5);
+    if (slow.length) out.push(`Slowest keystrokes: ${slow.map((x) => `\`${x.text}\` ${fmtMs(x.ms)} (request ${fmtMs(x.toRequest)}, answer ${fmtMs(x.answer)}, paint ${fmtMs(x.toScreen)})`).join('; ')}.`, '');
+    const failed = t.samples.filter((x) => !x.ok);
+    if (failed.length) out.push('Keystrokes whose rows never showed:', '', ...failed.map((x) => `- \`${x.text}\` (round ${x.round}): ${x.requested ? `last request q=\`${x.requested.q}\`, HTTP ${x.requested.status ?? 'pending'}${x.requested.answered ? ', answered' : ''}` : 'no request for it'}; ${x.shownCount ?? 0} rows drawn`), '');
+    if (!t.checks.length) out.push(`Checks: every answer the dashboard showed equals the API's (row count, first id, first row's name and email on screen).`, '');
+    else out.push('**Checks failed** (the dashboard against the API for the same text):', '', ...t.checks.map((k) => `- \`${k.text}\` (round ${k.round}): ${k.problem}`), '');
+  }
+
+  if (b.scroll?.length) {
+    const s0 = b.scroll[0];
+    out.push('### Scrolling', '',
+      `A freshly loaded dashboard on the default list (\`-last_seen\`), scrolled by mouse-wheel events of ${b.step.px} px over the table every ${b.step.ms} ms (as fast as the browser acknowledges them) until ${fmtInt(s0.goal)} rows have passed the top; the dashboard fetches pages of rows as the end nears. Long tasks come from a buffered \`PerformanceObserver\` for \`longtask\` (it reports only tasks of ${BROWSER_TARGETS.longTaskMs} ms or more); what ran in a long task is from the \`long-animation-frame\` entry holding it. Frame intervals are between \`requestAnimationFrame\` callbacks.`, '');
+    out.push(table(['run', 'rows', 'time', 'rows/s', 'long tasks (over 50 ms)', 'longest task', 'frame interval p50 / p95 / max', 'frames over 50 ms', 'pages fetched (answer p50 / p95)', 'caught up with the loaded rows'],
+      b.scroll.map((s, i) => [String(i + 1), fmtInt(s.rowsPassed), `${(s.ms / 1000).toFixed(1)} s`, fmtInt(s.rowsPassed / (s.ms / 1000)),
+        `${s.longTasks.count} (${s.longTasks.over})`, s.longTasks.max === null ? '—' : fmtMs(s.longTasks.max),
+        `${fmtMs(s.frames.p50)} / ${fmtMs(s.frames.p95)} / ${fmtMs(s.frames.max)}`, fmtInt(s.frames.over50),
+        `${fmtInt(s.pages)} (${fmtMs(s.pageMs.p50)} / ${fmtMs(s.pageMs.p95)})${s.pageErrors ? `, ${s.pageErrors} errors` : ''}`,
+        `${fmtInt(s.atEnd)} of ${fmtInt(s.polls)} looks`])), '');
+    const cpu = b.scroll.map((s, i) => (s.cpu ? `- run ${i + 1}:${cpuNote(s.cpu)}` : null)).filter(Boolean);
+    if (cpu.length) out.push(...cpu, '');
+    const long = b.scroll.flatMap((s, i) => s.longTasks.longest.map((x) => ({ ...x, run: i + 1 }))).sort((x, y) => y.ms - x.ms).slice(0, 6);
+    if (long.length) {
+      out.push('Longest tasks while scrolling (time from the start of the scroll):', '',
+        ...long.map((x) => `- run ${x.run}, at ${(x.atMs / 1000).toFixed(1)} s: ${fmtMs(x.ms)}${x.pageArrived ? '; a page of rows arrived in it' : ''}${x.ran ? `; its frame ${fmtMs(x.ran.frameMs)}: scripts ${fmtMs(x.ran.scriptMs)}${x.ran.layoutMs !== null ? `, style and layout ${fmtMs(x.ran.layoutMs)}` : ''}${x.ran.scripts.length ? ` (${x.ran.scripts.join('; ')})` : ''}` : '; no long-animation-frame entry overlaps it'}`), '');
+    }
+  }
+  return out.join('\n');
+}
+
 function plansAppendix(db) {
   const out = [`<details><summary>${TITLE[db.kind]}: every measure's queries and plans</summary>`, ''];
   for (const m of db.measures) {
@@ -176,9 +258,17 @@ export function renderMarkdown(report) {
   for (const f of report.failures) out.push(`> **${TITLE[f.kind]} run failed:** ${f.error.split('\n')[0]}`, '');
   for (const db of report.databases) out.push(databaseSection(db, report));
   if (report.pgNote) out.push('## PostgreSQL', '', report.pgNote[0].toUpperCase() + report.pgNote.slice(1) + '.', '');
+  out.push(browserSection(report));
 
   out.push('## Missed targets', '');
   const misses = report.databases.flatMap(missSection);
+  for (const db of report.databases.filter((d) => d.browser)) {
+    const d = db.browser.typingNoCount;
+    for (const r of browserRows(db.browser).filter((x) => x.missed)) {
+      const diagnostic = r.key === 'keystroke' && d ? ` With the dashboard's count requests refused in the browser, the same keystrokes took p50 ${fmtMs(d.stats.p50)}, p95 ${fmtMs(d.stats.p95)}.` : '';
+      misses.push(`### Dashboard in a browser: ${r.label}`, '', `${r.result} (target ${r.target}).${diagnostic} Details in "Dashboard in a browser" above.`, '');
+    }
+  }
   out.push(...(misses.length ? misses : ['None.', '']));
   out.push('## Query plans', '', "The product's own queries for each measure, captured from its store with the same parameters.", '');
   for (const db of report.databases) out.push(plansAppendix(db));
@@ -198,6 +288,14 @@ export function renderSummary(report) {
     out.push('');
   }
   if (report.pgNote) out.push(`PostgreSQL ${report.pgNote}`);
+  const withBrowser = report.databases.find((d) => d.browser);
+  if (withBrowser) {
+    const b = withBrowser.browser;
+    out.push(`Dashboard in a browser (${TITLE[withBrowser.kind]}, ${fmtInt(withBrowser.count)} contacts)${b.skipped ? `: skipped: ${b.skipped}` : b.error ? `: FAILED: ${b.error}` : ''}`);
+    for (const r of browserRows(b)) out.push(`  ${r.label}: ${r.result} (target ${r.target}) · ${r.met.replace(/\*/g, '')}`);
+    if (b.typingNoCount) out.push(`  (diagnostic) the same keystrokes with the count requests refused: p50 ${fmtMs(b.typingNoCount.stats.p50)}, p95 ${fmtMs(b.typingNoCount.stats.p95)}, max ${fmtMs(b.typingNoCount.stats.max)}`);
+    if (b.typing?.checks.length) out.push(...b.typing.checks.map((k) => `  CHECK FAILED search "${k.text}": ${k.problem}`));
+  } else if (!report.opts.browser) out.push('Dashboard in a browser: skipped (--no-browser)');
   for (const f of report.failures) out.push(`${TITLE[f.kind]} FAILED: ${f.error.split('\n')[0]}`);
   return out.join('\n');
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { measureBrowser } from './browser.mjs';
 import { apiClient } from './client.mjs';
 import { generatedFile, loadContacts } from './load.mjs';
 import { readMeasures, pickTerms } from './measures.mjs';
@@ -90,6 +91,11 @@ async function measureDatabase(kind, env, target, count, opts, gen, state, resul
   log(`${kind}: timing reads through HTTP (${opts.warmup} warm-up + ${opts.iterations} each)`);
   result.http = await measureHttp(client, measures, { iterations: opts.iterations, warmup: opts.warmup });
   result.memory.afterQueries = server.memory();
+  if (opts.browserOn === kind) {
+    log(`${kind}: the dashboard in a browser`);
+    result.browser = await measureBrowser({ url: server.url, env, workspaceId: ws, client, terms, rounds: opts.browserRounds, kind });
+    result.memory.afterBrowser = server.memory();
+  }
   result.serverLog = server.logged();
   result.resetRetries = client.stats.resetRetries;
   await closeClient();
@@ -207,6 +213,8 @@ async function main() {
 
   const startLoad = os.loadavg();
   if (startLoad[0] > 0.5) log(`load average ${startLoad[0].toFixed(2)} before the run: other processes are busy, figures will be noisy`);
+  // The dashboard is measured on one database: SQLite (the million-row target), else PostgreSQL.
+  opts.browserOn = !opts.browser ? null : opts.sqlite ? 'sqlite' : opts.pg ? 'postgres' : null;
   const report = { started: new Date().toISOString(), opts, machine: machineInfo(), databases: [], failures: [] };
   const base = { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '0' };
 
