@@ -8,6 +8,10 @@ export const TARGETS = {
   createsPerSecond: 3000,
   loadRowsPerSecond: 20000,
   rssMiB: 200,
+  exportRowsPerSecond: 150_000,
+  /** RSS may grow this much from 100,000 rows written to the end of the export ("flat"). */
+  exportRssGrowthMiB: 30,
+  importSecondsPerMillion: 60,
 };
 
 /**

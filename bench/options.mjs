@@ -19,6 +19,7 @@ const HELP = `Usage: npm run bench [-- options]   (or: node bench/run.mjs [optio
   --out FILE           the report (default docs/benchmarks.md)
   --no-browser         skip the dashboard in a browser (Debian's chromium; CHROMIUM_PATH, default /usr/bin/chromium)
   --browser-rounds N   times each search term is typed and the 10,000-row scroll is run (default 2)
+  --import-count N     rows of the CSV import at the end of each run (default: the run's count; 0 skips it)
   --keep               keep the run's data directory under .bench/ (SQLite file, PostgreSQL schema)
   --help`;
 
@@ -39,7 +40,7 @@ export function readOptions(argv = process.argv.slice(2), env = process.env) {
       'load-concurrency': { type: 'string', default: '4' }, 'batch-size': { type: 'string', default: '1000' },
       seed: { type: 'string', default: '42' }, generator: { type: 'string' }, out: { type: 'string' },
       'no-browser': { type: 'boolean', default: false }, 'browser-rounds': { type: 'string', default: '2' },
-      keep: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false }, help: { type: 'boolean', default: false }, 'import-count': { type: 'string' },
     },
   });
   if (values.help) return { help: HELP };
@@ -61,5 +62,6 @@ export function readOptions(argv = process.argv.slice(2), env = process.env) {
     browser: !values['no-browser'],
     browserRounds: Math.floor(num('--browser-rounds', values['browser-rounds'])),
     keep: values.keep,
+    importCount: values['import-count'] === undefined ? null : Math.floor(num('--import-count', values['import-count'], 0)),
   };
 }

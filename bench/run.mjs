@@ -19,12 +19,13 @@ import {
 } from './processes.mjs';
 import { measureRaw, openRaw } from './raw.mjs';
 import { machineInfo, renderMarkdown, renderSummary } from './report.mjs';
+import { importFile, measureExport, measureImport, rawExport, rawImport } from './transfer.mjs';
 
 const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 
 /** The steps on one database; `target` says how the raw engine opens it. */
 async function benchDatabase(kind, env, target, count, opts, generator) {
-  const result = { kind, count, memory: {} };
+  const result = { kind, count, memory: {}, generator };
   log(`${kind}: generating ${count.toLocaleString('en-US')} contacts`);
   const gen = await generatedFile(generator, count, opts.seed);
   result.generate = gen;
@@ -135,8 +136,28 @@ async function measureDatabase(kind, env, target, count, opts, gen, state, resul
   result.serverLog.push(...server.logged());
   result.resetRetries += client.stats.resetRetries;
   log(`${kind}: ${Math.round(result.creates.perSecond).toLocaleString('en-US')} creates/s ${JSON.stringify(result.creates.tally)}`);
+
+  // Data in and out: export everything, then import generated rows (another seed: new people, with
+  // repeats among them) into the same workspace, deduplicated against it. Last, as it adds contacts.
+  log(`${kind}: CSV export of every contact`);
+  result.export = await measureExport(client, server.pid);
+  log(`${kind}: exported ${result.export.rows.toLocaleString('en-US')} rows in ${result.export.seconds.toFixed(1)} s = ${Math.round(result.export.rowsPerSecond).toLocaleString('en-US')} rows/s`);
+  const importCount = opts.importCount ?? count;
+  let importCsv = null;
+  if (importCount > 0) {
+    importCsv = await importFile(result.generator, importCount, opts.seed + 1);
+    log(`${kind}: CSV import of ${importCount.toLocaleString('en-US')} rows`);
+    result.import = await measureImport(server.url, client, key, importCsv, server.pid);
+  }
+  result.memory.afterTransfer = server.memory();
+  result.resetRetries += client.stats.resetRetries;
   await closeClient();
   await server.stop();
+  if (target.dialect === 'sqlite') {
+    log(`${kind}: the raw engine's export and import`);
+    result.rawExport = rawExport(target.file, ws, path.join(path.dirname(target.file), 'raw-export.csv'));
+    if (importCsv) result.rawImport = await rawImport(target.file, importCsv, path.join(path.dirname(target.file), 'raw-import.db'));
+  }
   return result;
 }
 

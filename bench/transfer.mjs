@@ -1,0 +1,166 @@
+// Data in and out: a CSV export of the whole loaded set and a CSV import of generated rows, both through
+// the API as a user runs them (start, poll until completed), with the server's memory sampled as they
+// run; beside each, the raw engine doing the same work by hand (better-sqlite3, no HTTP, no product code).
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { parse } from 'csv-parse';
+import { json } from './client.mjs';
+import { log, readMemory, ROOT, runToFile } from './processes.mjs';
+import { clockMs } from './stats.mjs';
+
+/** Polls a task until it settles, sampling the server's RSS against the task's row count. */
+async function follow(client, pathOf, pid, rowsOf) {
+  const samples = [];
+  for (;;) {
+    const task = json(await client.get(pathOf), 'poll');
+    samples.push({ rows: rowsOf(task), rssMiB: readMemory(pid).rssMiB });
+    if (task.status === 'completed' || task.status === 'failed') return { task, samples };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** RSS when the task had written about `rows` rows (the first sample at or past it). */
+function rssAt(samples, rows) {
+  return samples.find((s) => s.rows >= rows)?.rssMiB ?? NaN;
+}
+
+/** `POST /v1/contacts/export` of every contact, then the download; rows per second and memory. */
+export async function measureExport(client, pid) {
+  const t0 = clockMs();
+  const started = json(await client.post('/v1/contacts/export', {}), 'start export');
+  const { task, samples } = await follow(client, `/v1/exports/${started.id}`, pid, (t) => t.row_count);
+  const seconds = (clockMs() - t0) / 1000;
+  if (task.status !== 'completed') throw new Error(`export ${task.status}: ${task.error}`);
+  const bytes = await download(task.download_url);
+  return {
+    rows: task.row_count, seconds, rowsPerSecond: task.row_count / seconds, bytes,
+    rssAt100kMiB: rssAt(samples, 100_000), rssAtEndMiB: samples.at(-1).rssMiB, peakRssMiB: Math.max(...samples.map((s) => s.rssMiB)),
+  };
+}
+
+async function download(url) {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let bytes = 0;
+      res.on('data', (c) => { bytes += c.length; });
+      res.on('end', () => (res.statusCode === 200 ? resolve(bytes) : reject(new Error(`download answered ${res.statusCode}`))));
+    }).on('error', reject);
+  });
+}
+
+/** The generated CSV (documented export columns, ~2% repeated emails) for the import. */
+export async function importFile(generator, count, seed) {
+  const dir = path.join(ROOT, '.bench', 'cache');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `import-${count}-seed${seed}.csv`);
+  if (!fs.existsSync(file)) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    await runToFile(process.execPath, [generator, '--count', String(count), '--seed', String(seed), '--format', 'csv'], tmp);
+    fs.renameSync(tmp, file);
+  }
+  return file;
+}
+
+/** `POST /v1/imports` with the file as a text/csv body into a fresh workspace's key; rows per second. */
+export async function measureImport(baseUrl, client, key, file, pid) {
+  const url = new URL('/v1/imports', baseUrl);
+  const t0 = clockMs();
+  const started = await new Promise((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' } }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => (res.statusCode === 202 ? resolve(JSON.parse(text)) : reject(new Error(`import answered ${res.statusCode}: ${text}`))));
+    });
+    req.on('error', reject);
+    fs.createReadStream(file).pipe(req);
+  });
+  const uploadSeconds = (clockMs() - t0) / 1000;
+  const { task, samples } = await follow(client, `/v1/imports/${started.id}`, pid, (t) => t.rows);
+  const seconds = (clockMs() - t0) / 1000;
+  if (task.status !== 'completed') throw new Error(`import ${task.status}: ${task.error}`);
+  log(`import: ${task.rows} rows in ${seconds.toFixed(1)} s (created ${task.created}, updated ${task.updated}, failed ${task.failed})`);
+  return {
+    rows: task.rows, created: task.created, updated: task.updated, skipped: task.skipped, failed: task.failed,
+    seconds, uploadSeconds, rowsPerSecond: task.rows / seconds, peakRssMiB: Math.max(...samples.map((s) => s.rssMiB)),
+  };
+}
+
+const COLUMNS = ['id', 'name', 'email', 'phone', 'company', 'source', 'first_seen', 'last_seen', 'conversation_count', 'tags', 'page_url', 'ip_country'];
+const cell = (v) => (v === null ? '' : /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : String(v));
+
+/** The raw engine's export: one SELECT in the list's order, a CSV line per row, to a file. */
+export function rawExport(dbFile, workspaceId, outFile) {
+  const db = new Database(dbFile, { readonly: true });
+  const t0 = clockMs();
+  const out = fs.openSync(outFile, 'w');
+  let rows = 0;
+  let buf = COLUMNS.join(',') + '\r\n';
+  const stmt = db.prepare(`SELECT id, name, email, phone, company, source, first_seen, last_seen, conversation_count, tags, page_url, ip_country
+    FROM contacts WHERE workspace_id = ? AND archived = 0 ORDER BY last_seen DESC, id DESC`);
+  for (const r of stmt.iterate(workspaceId)) {
+    buf += [r.id, r.name, r.email, r.phone, r.company, r.source, new Date(r.first_seen).toISOString(), new Date(r.last_seen).toISOString(),
+      String(r.conversation_count), r.tags === '[]' ? '' : `"${JSON.parse(r.tags).join(',')}"`, r.page_url, r.ip_country].map((v, i) => (i === 9 ? v : cell(v))).join(',') + '\r\n';
+    if (++rows % 2000 === 0) {
+      fs.writeSync(out, buf);
+      buf = '';
+    }
+  }
+  fs.writeSync(out, buf);
+  fs.closeSync(out);
+  const seconds = (clockMs() - t0) / 1000;
+  db.close();
+  fs.rmSync(outFile, { force: true });
+  return { rows, seconds, rowsPerSecond: rows / seconds };
+}
+
+/**
+ * The raw engine's import: the file parsed with csv-parse and inserted by prepared statements, 1,000
+ * rows a transaction, into an empty copy of the product's schema (every index and the FTS5 triggers),
+ * with a lookup by email first: the least work a deduplicating import of these rows can do.
+ */
+export async function rawImport(schemaFrom, csvFile, scratchFile) {
+  const src = new Database(schemaFrom, { readonly: true });
+  const ddl = src.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'contacts_fts_%' AND tbl_name IN ('workspaces', 'contacts', 'contacts_fts') ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END").pluck().all();
+  src.close();
+  fs.rmSync(scratchFile, { force: true });
+  const db = new Database(scratchFile);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  for (const stmt of ddl) db.exec(stmt);
+  const now = Date.now();
+  db.prepare("INSERT INTO workspaces (id, name, plan, timezone, created_at, updated_at) VALUES ('wsp_raw', 'raw', 'enterprise', 'UTC', ?, ?)").run(now, now);
+  const find = db.prepare('SELECT seq FROM contacts WHERE workspace_id = ? AND email_lower = ?');
+  const insert = db.prepare(`INSERT INTO contacts (id, workspace_id, name, email, email_lower, phone, company, source, first_seen, last_seen, conversation_count, tags,
+    page_url, ip_country, created_at, updated_at, name_key, email_key, phone_digits, word_prefixes) VALUES (?, 'wsp_raw', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const update = db.prepare('UPDATE contacts SET name = ?, updated_at = ? WHERE seq = ?');
+  const fold = (s) => (s ? s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase() : null);
+  let rows = 0, seq = 0;
+  const t0 = clockMs();
+  let chunk = [];
+  const flush = db.transaction((records) => {
+    for (const r of records) {
+      const emailLower = r[2] ? r[2].toLowerCase() : null;
+      const found = emailLower ? find.get('wsp_raw', emailLower) : undefined;
+      if (found) update.run(r[1], now, found.seq);
+      else {
+        insert.run(`ctc_raw${++seq}`, r[1] || null, r[2] || null, emailLower, r[3] || null, r[4] || null, r[5] || 'api', now, now,
+          r[9] ? JSON.stringify(r[9].split(',')) : '[]', r[10] || null, r[11] || null, now, now, fold(r[1]), fold(r[2]), r[3] ? r[3].replace(/\D/g, '') : null, ' ' + (fold(r[1]) ?? ''));
+      }
+    }
+  });
+  for await (const record of fs.createReadStream(csvFile).pipe(parse({ from_line: 2, relax_column_count: true }))) {
+    chunk.push(record);
+    rows++;
+    if (chunk.length === 1000) {
+      flush(chunk);
+      chunk = [];
+    }
+  }
+  flush(chunk);
+  const seconds = (clockMs() - t0) / 1000;
+  db.close();
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(scratchFile + suffix, { force: true });
+  return { rows, seconds, rowsPerSecond: rows / seconds };
+}
