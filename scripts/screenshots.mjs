@@ -40,8 +40,18 @@ try {
   await page.screenshot({ path: 'docs/screenshots/detail.png' });
   await page.keyboard.press('Escape');
   await page.getByRole('button', { name: 'Export' }).click();
+  await page.getByRole('button', { name: 'Start export' }).click();
+  await page.getByRole('link', { name: 'Download CSV' }).first().waitFor();
   await page.waitForTimeout(300);
   await page.screenshot({ path: 'docs/screenshots/export.png' });
+  await page.keyboard.press('Escape');
+  // The Import page after a dry run of a small messy file.
+  await page.getByRole('link', { name: 'Import' }).or(page.getByRole('button', { name: 'Import' })).first().click();
+  const csv = 'Full name;E-mail;Phone number;Company\r\nAda Lovelace;ada@example.com;+44 20 7946 0958;Analytical Engines\r\nBad Row;not-an-email;;\r\nAda again;ADA@example.com;;Babbage & Co\r\n';
+  await page.getByLabel('CSV file').setInputFiles({ name: 'leads.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.getByRole('region', { name: 'Dry run result' }).waitFor();
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: 'docs/screenshots/import.png', fullPage: true });
   await browser.close();
 } finally {
   server.kill('SIGTERM');
