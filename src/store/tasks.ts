@@ -32,9 +32,9 @@ export async function listTasks<T extends TaskTable>(
   return (await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute());
 }
 
-/** Exports whose download window closed while their file is still on disk. */
-export async function exportsWithExpiredFiles(db: Tx, completedBefore: number): Promise<ExportRow[]> {
-  return db.selectFrom('exports').selectAll().where('status', '=', 'completed').where('completed_at', '<', completedBefore)
+/** Exports completed at or before `completedBy` (their window has closed) whose file is still on disk. */
+export async function exportsWithExpiredFiles(db: Tx, completedBy: number): Promise<ExportRow[]> {
+  return db.selectFrom('exports').selectAll().where('status', '=', 'completed').where('completed_at', '<=', completedBy)
     .where('file_deleted_at', 'is', null).limit(500).execute();
 }
 
