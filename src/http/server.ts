@@ -61,7 +61,10 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
         clearInterval(schedule);
         draining.value = true;
         if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
-        await app.close();
+        // Fastify closes the connections that are idle when closing starts; a keep-alive connection
+        // whose response finishes later would otherwise hold the close until its keep-alive timeout.
+        const idle = setInterval(() => app.server.closeIdleConnections(), 100);
+        await app.close().finally(() => clearInterval(idle));
         await services.jobs.stop();
         services.deps.mailer?.close();
         await store.close();
