@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMPORT_CHUNK_ROWS } from '../src/services/imports.js';
 import { client, createTestDatabase, type TestDatabase } from './support/server.js';
 import { assertBuilt, childEnv, lastLine, runCli, type ServerProcess, startServerProcess } from './support/processes.js';
 
@@ -104,7 +105,7 @@ describe('SIGKILL in the middle of a 100,000-row import', () => {
     expect(before.rows).toBeLessThan(ROWS);
     expect(before.progress).toBeGreaterThan(0);
     expect(before.progress).toBeLessThan(1);
-    expect(before.rows % 1000).toBe(0);
+    expect(before.rows % IMPORT_CHUNK_ROWS).toBe(0);
     expect(before.created + before.failed).toBe(before.rows);
 
     const second = await startServerProcess(env);

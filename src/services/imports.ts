@@ -24,7 +24,9 @@ import { decodeNewestFirst, newestFirstPage } from './cursors.js';
 import type { ServiceDeps } from './deps.js';
 import { DOWNLOAD_WINDOW_MS } from './exports.js';
 
-const CHUNK_ROWS = 1000;
+// Rows per transaction: a bigger chunk writes each random index page once for more rows (5,000 rows imported
+// about 30% faster than 1,000 at 300k contacts), but holds the write lock longer for the API's writes.
+export const IMPORT_CHUNK_ROWS = 2500;
 
 /** An upload on disk, not yet an import. */
 export interface Upload {
@@ -340,7 +342,7 @@ export function createImportService(deps: ImportDeps, contacts: ContactService) 
           consumed = index;
           if ((record as string[]).every((cell) => cell.trim() === '')) continue;
           chunk.push({ rowNumber: index + 1, record: record as string[] });
-          if (chunk.length >= CHUNK_ROWS) await flush();
+          if (chunk.length >= IMPORT_CHUNK_ROWS) await flush();
         }
         if (chunk.length) await flush();
         if (consumed > state.cursor_row) {
