@@ -1,6 +1,7 @@
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, type Contact, type Page, problemText, type Session } from './api';
+import { Empty, Failed, Loading } from './States';
 
 const who = (c: Contact) => c.name ?? c.email ?? c.phone ?? c.id;
 
@@ -43,15 +44,24 @@ export function ArchivedPage({ session }: { session: Session }) {
         <label className="search">Search archived contacts
           <input type="search" value={search} placeholder="Name, email, phone or id" onChange={(e) => setSearch(e.target.value)} />
         </label>
-        <span className="count" role="status">{count.data ? `${count.data.count.toLocaleString()} archived` : 'Counting…'}</span>
+        <span className="count" role="status">{count.data ? `${count.data.count.toLocaleString()} archived` : count.isError ? 'Count unavailable' : 'Counting…'}</span>
       </div>
       <p className="hint">When the workspace reaches its plan's contact limit, new contacts are still captured and the oldest by last activity are archived here. Restore one after upgrading the plan or deleting contacts.</p>
       {message && <p role={message.kind === 'error' ? 'alert' : 'status'} className={message.kind === 'error' ? 'error' : 'ok'}>{message.text}</p>}
-      {pages.isError && <p role="alert" className="error">The archived contacts could not be loaded. {problemText(pages.error, '')}</p>}
-      {pages.isPending && <p role="status" className="loading">Loading archived contacts…</p>}
-      {pages.isSuccess && rows.length === 0 && (
-        <p className="empty">{search.trim() ? 'No archived contact matches this search.' : 'No archived contacts. Nothing has been archived: the workspace is within its plan.'}</p>
+      {pages.isError && (
+        <Failed what={rows.length ? 'More archived contacts could not be loaded.' : 'The archived contacts could not be loaded.'} error={pages.error}
+          onRetry={() => void (pages.isFetchNextPageError ? pages.fetchNextPage() : pages.refetch())} retrying={pages.isFetching} />
       )}
+      {pages.isPending && <Loading>Loading archived contacts…</Loading>}
+      {pages.isSuccess && rows.length === 0 && (search.trim() ? (
+        <Empty title={`No archived contact matches “${search.trim()}”`}>
+          <button type="button" onClick={() => setSearch('')}>Clear search</button>
+        </Empty>
+      ) : (
+        <Empty title="No archived contacts">
+          <p>Nothing has been archived: the workspace is within its plan&apos;s contact limit.</p>
+        </Empty>
+      ))}
       {rows.length > 0 && (
         <table className="list" aria-label="Archived contacts">
           <thead>

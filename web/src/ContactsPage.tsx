@@ -1,33 +1,24 @@
 import { keepPreviousData, useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef, useState } from 'react';
-import type { Contact, Page, Session } from './api';
+import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { api, type Contact, type Page, type Session } from './api';
 import { ContactDetail } from './ContactDetail';
+import { ContactsTable } from './ContactsTable';
 import { ExportDialog } from './ExportDialog';
 import { FiltersPanel } from './FiltersPanel';
+import { Empty, Failed, Loading } from './States';
 import { exportFilters, FILTER_KEYS, listQuery, useUrlParams } from './url-state';
 
-const COLUMNS: Array<{ key: string; label: string; value: (c: Contact) => string }> = [
-  { key: 'name', label: 'Name', value: (c) => c.name ?? '—' },
-  { key: 'email', label: 'Email', value: (c) => c.email ?? '' },
-  { key: 'phone', label: 'Phone', value: (c) => c.phone ?? '' },
-  { key: 'source', label: 'Source', value: (c) => c.source },
-  { key: 'created_at', label: 'Created', value: (c) => new Date(c.created_at).toLocaleDateString() },
-  { key: 'conversation_count', label: 'Conversations', value: (c) => String(c.conversation_count) },
-];
-const ROW = 36;
+const NO_ROWS: Contact[] = [];
+const CLEARED = Object.fromEntries(['q', ...FILTER_KEYS].map((k) => [k, null]));
 
 export function ContactsPage({ session }: { session: Session }) {
   const [params, setParams] = useUrlParams();
-  const query = listQuery(params);
-  const key = query.toString();
+  const key = listQuery(params).toString();
   const [search, setSearch] = useState(params.get('q') ?? '');
-  const [active, setActive] = useState(0);
   const [open, setOpen] = useState<string | null>(null);
   const [showFilters, setShowFilters] = useState(false);
   const [showExport, setShowExport] = useState(false);
   const searchBox = useRef<HTMLInputElement>(null);
-  const scroller = useRef<HTMLDivElement>(null);
   const client = useQueryClient();
 
   // Each keystroke updates the URL; the query key follows, and TanStack Query drops answers of old keys.
@@ -36,14 +27,10 @@ export function ContactsPage({ session }: { session: Session }) {
   const pages = useInfiniteQuery({
     queryKey: ['contacts', key],
     queryFn: ({ pageParam, signal }) => {
-      const q = new URLSearchParams(query);
+      const q = new URLSearchParams(key);
       q.set('limit', '100');
       if (pageParam) q.set('cursor', pageParam);
-      return fetch('/v1/contacts?' + q.toString(), { signal, credentials: 'same-origin' }).then(async (r) => {
-        const body = (await r.json()) as Page<Contact> & { detail?: string };
-        if (!r.ok) throw new Error(body.detail ?? 'The list could not be loaded');
-        return body;
-      });
+      return api<Page<Contact>>('GET', '/v1/contacts?' + q.toString(), undefined, signal);
     },
     initialPageParam: '',
     getNextPageParam: (last) => (last.has_more ? last.next_cursor ?? undefined : undefined),
@@ -52,19 +39,12 @@ export function ContactsPage({ session }: { session: Session }) {
   // The total waits until typing pauses: an exact count at a million rows takes longer than a page,
   // and one per keystroke held the next keystroke's rows up behind it (measured by the browser bench).
   const countKey = useSettled(key, 350);
-  const count = useQuery<{ count: number }>({
+  const count = useQuery({
     queryKey: ['count', countKey],
-    queryFn: ({ signal }) => fetch('/v1/contacts/count?' + countKey, { signal, credentials: 'same-origin' }).then((r) => r.json() as Promise<{ count: number }>),
+    queryFn: ({ signal }) => api<{ count: number }>('GET', '/v1/contacts/count?' + countKey, undefined, signal),
     placeholderData: keepPreviousData,
   });
-  const rows = pages.data?.pages.flatMap((p) => p.data) ?? [];
-
-  const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 20 });
-  const items = virtual.getVirtualItems();
-  const lastItem = items[items.length - 1];
-  useEffect(() => {
-    if (lastItem && lastItem.index >= rows.length - 30 && pages.hasNextPage && !pages.isFetchingNextPage) void pages.fetchNextPage();
-  }, [lastItem, rows.length, pages]);
+  const rows = useMemo(() => pages.data?.pages.flatMap((p) => p.data) ?? NO_ROWS, [pages.data]);
 
   // Live: a change anywhere in the workspace refreshes the list and the count.
   useEffect(() => {
@@ -75,78 +55,88 @@ export function ContactsPage({ session }: { session: Session }) {
     return () => source.close();
   }, [client]);
 
-  // Keyboard: / focuses search, j/k move, Enter opens, Escape closes.
+  // `/` focuses the search box (the table has j/k and Enter; the dialogs have Escape).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLTextAreaElement;
-      if (e.key === '/' && !typing) {
+      if (e.key === '/' && !typing && !document.querySelector('dialog[open]')) {
         e.preventDefault();
         searchBox.current?.focus();
-      } else if (!typing && !open && (e.key === 'j' || e.key === 'k')) {
-        setActive((a) => {
-          const next = Math.max(0, Math.min(rows.length - 1, a + (e.key === 'j' ? 1 : -1)));
-          virtual.scrollToIndex(next);
-          return next;
-        });
-      } else if (!typing && !open && e.key === 'Enter' && rows[active]) setOpen(rows[active].id);
-      else if (e.key === 'Escape' && open) setOpen(null);
+      }
     };
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
-  }, [rows, active, open, virtual]);
+  }, []);
 
-  const sort = params.get('sort') ?? '-last_seen';
-  const sortBy = (column: string) => setParams({ sort: sort === column ? '-' + column : column });
-  const ariaSort = (column: string): 'ascending' | 'descending' | 'none' => (sort === column ? 'ascending' : sort === '-' + column ? 'descending' : 'none');
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = pages;
+  const fetchMore = useCallback(() => void fetchNextPage(), [fetchNextPage]);
+  const onSort = useCallback((sort: string | null) => setParams({ sort }), [setParams]);
+  const clearFilters = () => {
+    setSearch('');
+    setParams(CLEARED);
+    searchBox.current?.focus();
+  };
   const canWrite = session.role !== 'viewer';
+  const q = params.get('q')?.trim() ?? '';
+  const filtered = [...new URLSearchParams(key).keys()].some((k) => k !== 'sort');
+  const onlySearch = filtered && FILTER_KEYS.every((k) => !params.get(k));
+
+  let state: ReactNode = null;
+  if (pages.isPending) state = <Loading>Loading contacts…</Loading>;
+  else if (pages.isError && rows.length === 0) {
+    state = <Failed what="The contacts could not be loaded." error={pages.error} onRetry={() => void pages.refetch()} retrying={pages.isFetching} />;
+  } else if (rows.length === 0 && filtered) {
+    state = (
+      <Empty title={onlySearch ? `No contacts match “${q}”` : 'No contacts match these filters'}>
+        <p>{onlySearch ? 'Search looks in names, emails, phone numbers and ids.' : 'Try fewer filters, or clear them to see every contact.'}</p>
+        <button type="button" onClick={clearFilters}>{onlySearch ? 'Clear search' : 'Clear filters'}</button>
+      </Empty>
+    );
+  } else if (rows.length === 0) {
+    state = (
+      <Empty title="No contacts yet">
+        <p>
+          They appear here when your agent captures a lead (the chat widget&apos;s snippet is in <a href="#settings">Settings</a>)
+          {canWrite ? <>, or <a href="#import">import a CSV</a> of the contacts you already have.</> : '.'}
+        </p>
+      </Empty>
+    );
+  }
+  // Trouble with rows on screen: a page further down, or a refresh of the list.
+  let footer: ReactNode = null;
+  if (pages.isFetchNextPageError) footer = <Failed what="More contacts could not be loaded." error={pages.error} onRetry={fetchMore} retrying={isFetchingNextPage} className="inline" />;
+  else if (pages.isRefetchError && rows.length > 0) footer = <Failed what="The list could not be refreshed." error={pages.error} onRetry={() => void pages.refetch()} retrying={pages.isFetching} className="inline" />;
+  else if (isFetchingNextPage) footer = <p className="muted"><span className="spinner" aria-hidden="true" />Loading more contacts…</p>;
+
+  const counted = count.data && countKey === key && !count.isPlaceholderData ? count.data.count : null;
+  const countText = counted !== null ? `${counted.toLocaleString()} ${counted === 1 ? 'contact' : 'contacts'}` : count.isError && countKey === key ? 'Count unavailable' : 'Counting…';
 
   return (
     <main className="contacts">
       <div className="toolbar">
         <h1>Contacts</h1>
         <label className="search">Search contacts
-          <input ref={searchBox} type="search" value={search} placeholder="Name, email, phone or id  ( / )"
+          <input ref={searchBox} type="search" value={search} placeholder="Name, email, phone or id  ( / )" aria-keyshortcuts="/"
             onChange={(e) => { setSearch(e.target.value); setParams({ q: e.target.value }, false); }} />
         </label>
-        <button type="button" aria-expanded={showFilters} onClick={() => setShowFilters((v) => !v)}>Filters</button>
-        <span className="count" role="status">{count.data && countKey === key && !count.isPlaceholderData ? `${count.data.count.toLocaleString()} contacts` : 'Counting…'}</span>
+        <button type="button" aria-expanded={showFilters} aria-controls={showFilters ? 'filters' : undefined} onClick={() => setShowFilters((v) => !v)}>Filters</button>
+        <span className="count" role="status">{countText}</span>
         <button type="button" className="export" onClick={() => setShowExport(true)}>Export</button>
       </div>
-      {showFilters && <FiltersPanel params={params} setParams={setParams} />}
+      {showFilters && <FiltersPanel key={FILTER_KEYS.map((k) => params.get(k) ?? '').join('\n')} params={params} setParams={setParams} />}
       <ul className="chips" aria-label="Active filters">
         {FILTER_KEYS.filter((k) => params.get(k)).map((k) => (
           <li key={k}><span>{k.replace(/_/g, ' ')}: {params.get(k)}</span>
             <button type="button" aria-label={`Remove filter ${k.replace(/_/g, ' ')}`} onClick={() => setParams({ [k]: null })}>×</button></li>
         ))}
       </ul>
-      <div className="table" role="grid" aria-label="Contacts" aria-rowcount={rows.length + 1}>
-        <div role="row" className="row head">
-          {COLUMNS.map((c) => (
-            <div role="columnheader" key={c.key} aria-sort={ariaSort(c.key)}>
-              <button type="button" onClick={() => sortBy(c.key)}>{c.label}{ariaSort(c.key) === 'ascending' ? ' ▲' : ariaSort(c.key) === 'descending' ? ' ▼' : ''}</button>
-            </div>
-          ))}
-        </div>
-        <div className="body" ref={scroller}>
-          {pages.isError && <p role="alert" className="error">The contacts could not be loaded. {pages.error.message}</p>}
-          {pages.isPending && <p role="status">Loading contacts…</p>}
-          {!pages.isPending && !pages.isError && rows.length === 0 && <p className="empty">No contacts match. Clear the search or the filters to see more.</p>}
-          <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
-            {items.map((item) => {
-              const c = rows[item.index];
-              return (
-                <div role="row" key={c.id} aria-rowindex={item.index + 2} aria-selected={item.index === active} tabIndex={item.index === active ? 0 : -1}
-                  className={'row' + (item.index === active ? ' active' : '')}
-                  style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${item.start}px)` }}
-                  onClick={() => { setActive(item.index); setOpen(c.id); }}
-                  onKeyDown={(e) => { if (e.key === 'Enter') setOpen(c.id); }}>
-                  {COLUMNS.map((col) => <div role="gridcell" key={col.key}>{col.value(c)}</div>)}
-                </div>
-              );
-            })}
-          </div>
-        </div>
+      <div className="table">
+        <ContactsTable rows={rows} sort={params.get('sort') ?? '-last_seen'} onSort={onSort} listKey={key}
+          busy={pages.isPending || (pages.isFetching && pages.isPlaceholderData)}
+          hasMore={hasNextPage} fetchingMore={isFetchingNextPage} fetchMore={fetchMore} open={open} onOpen={setOpen} />
+        {state && <div className="table-state">{state}</div>}
       </div>
+      <div className="table-foot">{footer}</div>
       {open && <ContactDetail id={open} canWrite={canWrite} onClose={() => setOpen(null)} />}
       {showExport && <ExportDialog filters={exportFilters(params)} canWrite={canWrite} onClose={() => setShowExport(false)} />}
     </main>

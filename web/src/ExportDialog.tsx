@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { api, type Export, finished, type Page, problemText } from './api';
 import { Progress } from './Progress';
+import { Failed, Loading } from './States';
 
 /** The CSV's columns, in the documented order (the file keeps this order whatever is ticked). */
 export const EXPORT_FIELDS = ['id', 'name', 'email', 'phone', 'company', 'source', 'first_seen', 'last_seen', 'conversation_count', 'tags', 'page_url', 'ip_country'];
@@ -101,7 +102,7 @@ export function ExportDialog({ filters, canWrite, onClose }: { filters: Record<s
       {current && (
         <section className="job" aria-labelledby="export-job-title">
           <h3 id="export-job-title">This export</h3>
-          {job.isError && <p role="alert" className="error">The export's progress could not be loaded. {problemText(job.error, '')}</p>}
+          {job.isError && <Failed what="The export's progress could not be loaded." error={job.error} onRetry={() => void job.refetch()} retrying={job.isFetching} className="inline" />}
           {j && j.status !== 'failed' && <Progress label="Export progress" value={j.status === 'completed' ? 1 : j.progress} text={rowsText(j.row_count)} />}
           {j && !finished(j.status) && <p role="status">{j.status === 'queued' ? 'Waiting to start…' : `Exporting… ${rowsText(j.row_count)} so far`}</p>}
           {j?.status === 'completed' && (
@@ -116,9 +117,9 @@ export function ExportDialog({ filters, canWrite, onClose }: { filters: Record<s
 
       <section className="recent" aria-labelledby="recent-exports-title">
         <h3 id="recent-exports-title">Recent exports</h3>
-        {recent.isPending && <p role="status">Loading recent exports…</p>}
-        {recent.isError && <p role="alert" className="error">The recent exports could not be loaded. {problemText(recent.error, '')}</p>}
-        {recent.data?.data.length === 0 && <p className="empty">No exports yet.</p>}
+        {recent.isPending && <Loading className="small">Loading recent exports…</Loading>}
+        {recent.isError && <Failed what="The recent exports could not be loaded." error={recent.error} onRetry={() => void recent.refetch()} retrying={recent.isFetching} className="inline" />}
+        {recent.data?.data.length === 0 && <p className="muted">No exports yet. An export you start appears here, and its file can be downloaded for 24 hours.</p>}
         {recent.data && recent.data.data.length > 0 && (
           <ul aria-label="Recent exports">
             {recent.data.data.map((e) => {

@@ -1,7 +1,11 @@
 import { useState } from 'react';
 
 export function FiltersPanel({ params, setParams }: { params: URLSearchParams; setParams: (c: Record<string, string | null>) => void }) {
-  const [draft, setDraft] = useState<Record<string, string>>(() => Object.fromEntries(params.entries()));
+  const [draft, setDraft] = useState<Record<string, string>>(() => {
+    const now = Object.fromEntries(params.entries());
+    // A custom "last active since" is in the URL as last_seen_from alone.
+    return now.last_seen_from && !now.last_active ? { ...now, last_active: 'custom' } : now;
+  });
   const field = (key: string) => ({ value: draft[key] ?? '', onChange: (e: { target: { value: string } }) => setDraft({ ...draft, [key]: e.target.value }) });
   const apply = () => {
     const change: Record<string, string | null> = {};
@@ -11,7 +15,7 @@ export function FiltersPanel({ params, setParams }: { params: URLSearchParams; s
     setParams(change);
   };
   return (
-    <section className="filters" aria-label="Filters">
+    <section className="filters" id="filters" aria-label="Filters">
       <label>Source<input {...field('source')} placeholder="widget,api" /></label>
       <label>Created from<input type="date" {...field('created_from')} /></label>
       <label>Created to<input type="date" {...field('created_to')} /></label>

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { api, ApiError, finished, type Import, problemText, type Session, upload } from './api';
 import { Progress } from './Progress';
+import { Failed } from './States';
 
 const FIELDS: Array<[string, string]> = [
   ['name', 'Name'], ['first_name', 'First name (joined into Name)'], ['last_name', 'Last name (joined into Name)'], ['email', 'Email'], ['phone', 'Phone'],
@@ -18,7 +19,7 @@ function Problem({ error }: { error: unknown }) {
   const errors = error instanceof ApiError ? error.problem.errors ?? [] : [];
   return (
     <div role="alert" className="error">
-      <p>{errors.length ? 'The file was not accepted:' : `The import could not be started: ${problemText(error, 'the server did not answer')}`}</p>
+      <p>{errors.length ? 'The file was not accepted:' : `The import could not be started. ${problemText(error, 'The server did not answer.')}`}</p>
       {errors.length > 0 && <ul>{errors.map((e, i) => <li key={i}>{e.field ? <><strong>{e.field}</strong>: </> : null}{e.message}</li>)}</ul>}
     </div>
   );
@@ -137,7 +138,7 @@ export function ImportPage({ session }: { session: Session }) {
       {run && (
         <section className="job" aria-label={run.dry_run ? 'Dry run' : 'Import'}>
           <h2>{run.dry_run ? 'Dry run' : 'Import'}{file ? ` of ${file.name}` : ''}</h2>
-          {job.isError && <p role="alert" className="error">The progress could not be loaded. {problemText(job.error, '')}</p>}
+          {job.isError && <Failed what="The progress could not be loaded." error={job.error} onRetry={() => void job.refetch()} retrying={job.isFetching} className="inline" />}
           {!finished(run.status) && (
             <>
               <Progress label={run.dry_run ? 'Dry run progress' : 'Import progress'} value={run.progress} />

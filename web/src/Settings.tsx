@@ -1,6 +1,7 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient, type UseQueryResult } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, ApiError, type Session, type Workspace } from './api';
+import { api, ApiError, problemText, type Session, type Workspace } from './api';
+import { Failed, Loading } from './States';
 
 interface Key { id: string; name: string | null; prefix: string; scopes: string[]; created_at: string; last_used_at: string | null }
 interface Member { id: string; email: string; role: string }
@@ -8,14 +9,24 @@ interface Rule { id: string; name: string; enabled: boolean }
 interface Agent { id: string; name: string; widget_key: string; allowed_origins: string[] }
 
 function errorText(e: unknown): string {
-  return e instanceof ApiError ? (e.problem.errors?.map((x) => `${x.field} ${x.message}`).join('; ') || e.message) : 'Something went wrong';
+  return e instanceof ApiError ? (e.problem.errors?.map((x) => `${x.field} ${x.message}`).join('; ') || e.message) : problemText(e, 'Something went wrong');
+}
+
+/** A settings list's loading and failed states (null once it has loaded). */
+function ListState({ query, what }: { query: UseQueryResult; what: string }) {
+  if (query.isPending) return <Loading className="small">Loading {what}…</Loading>;
+  if (query.isError) return <Failed what={`The ${what} could not be loaded.`} error={query.error} onRetry={() => void query.refetch()} retrying={query.isFetching} className="inline" />;
+  return null;
 }
 
 export function Settings({ session }: { session: Session }) {
   const admin = session.role === 'admin' || session.role === 'owner';
   const client = useQueryClient();
   const [error, setError] = useState<string | null>(null);
-  const onError = (e: unknown) => setError(errorText(e));
+  const [done, setDone] = useState('');
+  const onError = (e: unknown) => { setDone(''); setError(errorText(e)); };
+  /** What a change did, said in the status line (and any earlier error cleared). */
+  const said = (text: string) => () => { setError(null); setDone(text); };
   const keys = useQuery({ queryKey: ['keys'], queryFn: () => api<{ data: Key[] }>('GET', '/v1/keys'), enabled: admin });
   const members = useQuery({ queryKey: ['members'], queryFn: () => api<{ data: Member[] }>('GET', '/v1/members') });
   const ws = useQuery({ queryKey: ['workspace'], queryFn: () => api<Workspace>('GET', '/v1/workspace') });
@@ -28,15 +39,16 @@ export function Settings({ session }: { session: Session }) {
   const [memberPassword, setMemberPassword] = useState('');
   const createKey = useMutation({
     mutationFn: () => api<{ key: string }>('POST', '/v1/keys', { name: keyName || undefined, scopes: ['read', 'write'] }),
-    onSuccess: (k) => { setNewKey(k.key); setKeyName(''); void client.invalidateQueries({ queryKey: ['keys'] }); },
+    onSuccess: (k) => { setError(null); setNewKey(k.key); setKeyName(''); void client.invalidateQueries({ queryKey: ['keys'] }); },
     onError,
   });
-  const patchWorkspace = (body: Record<string, unknown>) => api('PATCH', '/v1/workspace', body).then(() => client.invalidateQueries({ queryKey: ['workspace'] })).catch(onError);
+  const patchWorkspace = (body: Record<string, unknown>) => api('PATCH', '/v1/workspace', body).then(said('Workspace settings saved.')).then(() => client.invalidateQueries({ queryKey: ['workspace'] })).catch(onError);
 
   return (
     <main className="settings">
       <h1>Settings</h1>
       {error && <p role="alert" className="error">{error}</p>}
+      <p role="status" className="ok">{done}</p>
       {admin && (
         <section aria-labelledby="keys-title">
           <h2 id="keys-title">API keys</h2>
@@ -51,23 +63,27 @@ export function Settings({ session }: { session: Session }) {
               <button type="button" onClick={() => void navigator.clipboard?.writeText(newKey)}>Copy key</button>
             </div>
           )}
+          <ListState query={keys} what="API keys" />
+          {keys.data?.data.length === 0 && <p className="muted">No API keys yet. Create one to let your agent, a script or your CRM use the API.</p>}
           <ul>{keys.data?.data.map((k) => (
             <li key={k.id}>{k.name ?? '(no name)'} · {k.prefix}… · {k.scopes.join(', ')}
-              <button type="button" aria-label={`Revoke key ${k.name ?? k.prefix}`} onClick={() => void api('DELETE', `/v1/keys/${k.id}`).then(() => client.invalidateQueries({ queryKey: ['keys'] })).catch(onError)}>Revoke</button></li>
+              <button type="button" aria-label={`Revoke key ${k.name ?? k.prefix}`} onClick={() => void api('DELETE', `/v1/keys/${k.id}`).then(said(`Key ${k.name ?? k.prefix} revoked.`)).then(() => client.invalidateQueries({ queryKey: ['keys'] })).catch(onError)}>Revoke</button></li>
           ))}</ul>
         </section>
       )}
       <section aria-labelledby="members-title">
         <h2 id="members-title">Team members</h2>
+        <ListState query={members} what="team members" />
+        {members.data?.data.length === 1 && <p className="muted">Only you so far.{admin ? ' Add your teammates below: viewers read, members also edit, admins manage the settings.' : ''}</p>}
         <ul>{members.data?.data.map((m) => (
           <li key={m.id}>{m.email} · {admin && m.id !== session.user.id ? (
-            <label>Role of {m.email}<select value={m.role} onChange={(e) => void api('PATCH', `/v1/members/${m.id}`, { role: e.target.value }).then(() => client.invalidateQueries({ queryKey: ['members'] })).catch(onError)}>
+            <label>Role of {m.email}<select value={m.role} onChange={(e) => void api('PATCH', `/v1/members/${m.id}`, { role: e.target.value }).then(said(`${m.email} is now ${e.target.value}.`)).then(() => client.invalidateQueries({ queryKey: ['members'] })).catch(onError)}>
               {['viewer', 'member', 'admin', 'owner'].map((r) => <option key={r}>{r}</option>)}
             </select></label>
           ) : m.role}</li>
         ))}</ul>
         {admin && (
-          <form onSubmit={(e) => { e.preventDefault(); void api('POST', '/v1/members', { email: memberEmail, role: memberRole, password: memberPassword || undefined }).then(() => { setMemberEmail(''); setMemberPassword(''); return client.invalidateQueries({ queryKey: ['members'] }); }).catch(onError); }}>
+          <form onSubmit={(e) => { e.preventDefault(); void api('POST', '/v1/members', { email: memberEmail, role: memberRole, password: memberPassword || undefined }).then(() => { said(`${memberEmail} added as ${memberRole}.`)(); setMemberEmail(''); setMemberPassword(''); return client.invalidateQueries({ queryKey: ['members'] }); }).catch(onError); }}>
             <label>Member email<input type="email" value={memberEmail} onChange={(e) => setMemberEmail(e.target.value)} /></label>
             <label>Member role<select value={memberRole} onChange={(e) => setMemberRole(e.target.value)}>{['viewer', 'member', 'admin', 'owner'].map((r) => <option key={r}>{r}</option>)}</select></label>
             <label>Initial password<input type="password" autoComplete="new-password" value={memberPassword} onChange={(e) => setMemberPassword(e.target.value)} /></label>
@@ -75,8 +91,8 @@ export function Settings({ session }: { session: Session }) {
           </form>
         )}
       </section>
-      {ws.isPending && <p role="status" className="loading">Loading the workspace…</p>}
-      {ws.isError && <p role="alert" className="error">The workspace settings could not be loaded. {errorText(ws.error)}</p>}
+      {ws.isPending && <Loading>Loading the workspace…</Loading>}
+      {ws.isError && <Failed what="The workspace settings could not be loaded." error={ws.error} onRetry={() => void ws.refetch()} retrying={ws.isFetching} />}
       {ws.data && (
         <section aria-labelledby="workspace-title">
           <h2 id="workspace-title">Workspace</h2>
@@ -93,20 +109,24 @@ export function Settings({ session }: { session: Session }) {
       )}
       <section aria-labelledby="rules-title">
         <h2 id="rules-title">Automation rules</h2>
+        <ListState query={rules} what="automation rules" />
+        {rules.data?.data.length === 0 && <p className="muted">No automation rules yet. A rule tags a contact or sets its stage when something happens (a lead captured, a third conversation); rules are made with the API (POST /v1/automations).</p>}
         <ul>{rules.data?.data.map((r) => (
           <li key={r.id}>{admin ? (
-            <label><input type="checkbox" checked={r.enabled} onChange={(e) => void api('PATCH', `/v1/automations/${r.id}`, { enabled: e.target.checked }).then(() => client.invalidateQueries({ queryKey: ['automations'] })).catch(onError)} /> {r.name}</label>
+            <label><input type="checkbox" checked={r.enabled} onChange={(e) => void api('PATCH', `/v1/automations/${r.id}`, { enabled: e.target.checked }).then(said(`${r.name} turned ${e.target.checked ? 'on' : 'off'}.`)).then(() => client.invalidateQueries({ queryKey: ['automations'] })).catch(onError)} /> {r.name}</label>
           ) : `${r.name} (${r.enabled ? 'on' : 'off'})`}</li>
         ))}</ul>
       </section>
       <section aria-labelledby="agents-title">
         <h2 id="agents-title">Agents and the widget</h2>
+        <ListState query={agents} what="agents" />
+        {agents.data?.data.length === 0 && <p className="muted">No agents yet. Every workspace normally has one: create it with the API (POST /v1/agents).</p>}
         {agents.data?.data.map((a) => (
           <div key={a.id} className="agent">
             <h3>{a.name}</h3>
             <p>Widget key: <code>{a.widget_key}</code></p>
             <p>Allowed origins: {a.allowed_origins.join(', ') || 'none yet'}</p>
-            {admin && <label>Allowed origins of {a.name}<input defaultValue={a.allowed_origins.join(', ')} onBlur={(e) => void api('PATCH', `/v1/agents/${a.id}`, { allowed_origins: e.target.value.split(',').map((s) => s.trim()).filter(Boolean) }).then(() => client.invalidateQueries({ queryKey: ['agents'] })).catch(onError)} /></label>}
+            {admin && <label>Allowed origins of {a.name}<input defaultValue={a.allowed_origins.join(', ')} onBlur={(e) => void api('PATCH', `/v1/agents/${a.id}`, { allowed_origins: e.target.value.split(',').map((s) => s.trim()).filter(Boolean) }).then(said(`Allowed origins of ${a.name} saved.`)).then(() => client.invalidateQueries({ queryKey: ['agents'] })).catch(onError)} /></label>}
             <p>Paste into your site:</p>
             <pre>{`<script src="${location.origin}/widget.js" data-key="${a.widget_key}" async></script>`}</pre>
           </div>

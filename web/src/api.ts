@@ -21,11 +21,11 @@ export function setCsrf(token: string): void {
   csrf = token;
 }
 
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+export async function api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET') headers['x-csrf-token'] = csrf;
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', signal });
   if (res.status === 204) return undefined as T;
   const data = (await res.json().catch(() => ({ status: res.status, title: res.statusText }))) as unknown;
   if (!res.ok) throw new ApiError(data as Problem);
@@ -40,9 +40,20 @@ export async function upload<T>(path: string, form: FormData): Promise<T> {
   return data as T;
 }
 
+/** The status of a failed call: the API's problem status, 0 when the server could not be reached. */
+export const statusOf = (e: unknown): number => (e instanceof ApiError ? e.problem.status : 0);
+
+/** A 4xx answer: asking again will not change it (so it is not retried). */
+export const refused = (e: unknown): boolean => statusOf(e) >= 400 && statusOf(e) < 500;
+
+const UNREACHABLE = 'The server could not be reached: check that it is running and your connection.';
+
 /** What a failed call says to a person: the problem's field errors, else its detail, else a fallback. */
 export function problemText(e: unknown, fallback = 'Something went wrong. Try again.'): string {
+  // fetch rejects with a TypeError when the server is down or the network is gone.
+  if (e instanceof TypeError) return UNREACHABLE;
   if (!(e instanceof ApiError)) return fallback;
+  if (e.problem.status >= 500 && !e.problem.detail) return `The server had a problem (${e.problem.status}).`;
   const fields = e.problem.errors?.map((x) => (x.field ? `${x.field}: ${x.message}` : x.message)).join('; ');
   return fields || e.message || fallback;
 }
