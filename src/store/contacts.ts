@@ -13,6 +13,15 @@ export async function serialiseMatchingWrites(db: Tx, dialect: Dialect, workspac
   if (dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtextextended(${'match:' + workspaceId}, 0))`.execute(db);
 }
 
+/**
+ * After a bulk write, PostgreSQL's planner may still hold the statistics of a much smaller table (autovacuum
+ * analyses only after its next nap) and choose, say, a full scan for a tag filter. A fresh sample is cheap.
+ * SQLite keeps no statistics here: the list store chooses its plans itself.
+ */
+export async function refreshStatistics(db: Tx, dialect: Dialect): Promise<void> {
+  if (dialect === 'postgres') await sql`ANALYZE contacts, contact_tags`.execute(db);
+}
+
 export async function getContact(db: Tx, workspaceId: string, id: string): Promise<ContactRow | undefined> {
   return db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
 }
