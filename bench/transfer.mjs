@@ -132,6 +132,7 @@ export async function rawImport(schemaFrom, csvFile, scratchFile) {
   const now = Date.now();
   db.prepare("INSERT INTO workspaces (id, name, plan, timezone, created_at, updated_at) VALUES ('wsp_raw', 'raw', 'enterprise', 'UTC', ?, ?)").run(now, now);
   const find = db.prepare('SELECT seq FROM contacts WHERE workspace_id = ? AND email_lower = ?');
+  const findPhone = db.prepare('SELECT seq FROM contacts WHERE workspace_id = ? AND phone = ?');
   const insert = db.prepare(`INSERT INTO contacts (id, workspace_id, name, email, email_lower, phone, company, source, first_seen, last_seen, conversation_count, tags,
     page_url, ip_country, created_at, updated_at, name_key, email_key, phone_digits, word_prefixes) VALUES (?, 'wsp_raw', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const update = db.prepare('UPDATE contacts SET name = ?, updated_at = ? WHERE seq = ?');
@@ -142,7 +143,8 @@ export async function rawImport(schemaFrom, csvFile, scratchFile) {
   const flush = db.transaction((records) => {
     for (const r of records) {
       const emailLower = r[2] ? r[2].toLowerCase() : null;
-      const found = emailLower ? find.get('wsp_raw', emailLower) : undefined;
+      // Matched as the product matches: by email, then by phone.
+      const found = (emailLower ? find.get('wsp_raw', emailLower) : undefined) ?? (r[3] ? findPhone.get('wsp_raw', r[3]) : undefined);
       if (found) update.run(r[1], now, found.seq);
       else {
         insert.run(`ctc_raw${++seq}`, r[1] || null, r[2] || null, emailLower, r[3] || null, r[4] || null, r[5] || 'api', now, now,

@@ -231,7 +231,7 @@ export function createExportService(deps: ExportDeps) {
         let cursor: Cursor | null = null;
         for (;;) {
           if (ctx.signal.aborted) throw new Error('export interrupted');
-          const page = await listContacts(store.db, store.dialect, ws.id, filter, sort, cursor, PAGE_ROWS);
+          const page = await listContacts(store.db, store.dialect, ws.id, filter, sort, cursor, PAGE_ROWS, columns);
           if (page.rows.length) await write(page.rows.map((r) => csvRecord(r, columns)).join(''));
           written += page.rows.length;
           const last = page.rows[page.rows.length - 1];

@@ -186,11 +186,12 @@ type Phase = 'keyed' | 'nulls';
 /** One run of a page: rows with a sort key after the cursor, or the trailing rows without one. */
 function pageQuery(
   db: Tx, workspaceId: string, filter: ContactFilter, sort: Sort, search: Where | null, phase: Phase, after: Cursor | null, take: number,
-  scanOnly: ReadonlySet<RangeColumn | 'workspace_id'> = new Set(),
+  scanOnly: ReadonlySet<RangeColumn | 'workspace_id'> = new Set(), columns: ReadonlyArray<keyof ContactRow> | null = null,
 ) {
   const column = `c.${SORT_COLUMN[sort.field]}` as const;
   const cmp = sort.dir === 'asc' ? '>' : '<';
-  let query = db.selectFrom('contacts as c').selectAll('c').where(filterWhere(workspaceId, filter, scanOnly));
+  const from = db.selectFrom('contacts as c');
+  let query = (columns ? from.select(columns.map((k) => `c.${k}` as const)) : from.selectAll('c')).where(filterWhere(workspaceId, filter, scanOnly));
   if (search) query = query.where(search);
   if (phase === 'keyed') {
     if (NULLABLE.has(sort.field)) query = query.where(column, 'is not', null);
@@ -204,9 +205,15 @@ function pageQuery(
   return query.limit(take);
 }
 
+/**
+ * A page of the list. With `columns`, the rows hold only those (and `id` and the sort column, for the
+ * cursor): an export reads a few of the row's columns, and decoding all of them took half its time.
+ */
 export async function listContacts(
   db: Tx, dialect: Dialect, workspaceId: string, filter: ContactFilter, sort: Sort, cursor: Cursor | null, limit: number,
+  columns?: ReadonlyArray<keyof ContactRow>,
 ): Promise<ListPage> {
+  const select = columns ? [...new Set<keyof ContactRow>([...columns, 'id', SORT_COLUMN[sort.field]])] : null;
   const plan = await planSearch(db, dialect, workspaceId, filter.q);
   if (plan.kind === 'candidates' && plan.seqs.length === 0) return { rows: [], hasMore: false };
   const search = planWhere(plan);
@@ -214,7 +221,7 @@ export async function listContacts(
     ? new Set<RangeColumn | 'workspace_id'>(['workspace_id', ...ranges(filter).map(([c]) => c)])
     : await broadRanges(db, dialect, workspaceId, filter, sort);
   const run = (phase: Phase, after: Cursor | null, take: number) =>
-    pageQuery(db, workspaceId, filter, sort, search, phase, after, take, scanOnly).execute() as Promise<ContactRow[]>;
+    pageQuery(db, workspaceId, filter, sort, search, phase, after, take, scanOnly, select).execute() as Promise<ContactRow[]>;
 
   let rows: ContactRow[];
   if (cursor && cursor.key === null) {

@@ -3,20 +3,17 @@
 // appearing live.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../support/browser.js';
-import { client, type Client, startTestServer, type TestServer } from '../support/server.js';
+import { launchBrowser, PASSWORD, signIn as signInWith, startDashboardServer } from '../support/browser.js';
+import { client, type Client, type TestServer } from '../support/server.js';
 
 let t: TestServer;
 let browser: Browser;
 let api: Client;
-const PASSWORD = 'correct horse battery staple';
 
 beforeAll(async () => {
-  t = await startTestServer();
-  const ws = await t.server.services.workspaces.ensureDefault();
-  await t.server.services.accounts.createUser('owner@example.com', PASSWORD, 'owner', ws.id);
-  await t.server.services.accounts.createUser('viewer@example.com', PASSWORD, 'viewer', ws.id);
-  api = client(t.url, (await t.server.services.keys.create(ws.id, ['read', 'write', 'admin'], 'seed')).secret);
+  let workspaceId: string;
+  ({ t, api, workspaceId } = await startDashboardServer());
+  await t.server.services.accounts.createUser('viewer@example.com', PASSWORD, 'viewer', workspaceId);
   const people = Array.from({ length: 240 }, (_, i) => ({
     name: `Person ${String(i).padStart(3, '0')} ${['Ann', 'Bob', 'Élodie', 'zoë'][i % 4]}`,
     email: i % 7 === 0 ? null : `p${i}@${['acme.com', 'globex.io'][i % 2]}`,
@@ -33,15 +30,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function signIn(email = 'owner@example.com'): Promise<Page> {
-  const page = await browser.newPage();
-  await page.goto(t.url + '/');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('grid', { name: 'Contacts' }).waitFor();
-  return page;
-}
+const signIn = (email?: string): Promise<Page> => signInWith(browser, t.url, email);
 
 const names = (page: Page) => page.locator('[role="grid"] [role="row"]:not(.head) [role="gridcell"]:first-child').allInnerTexts();
 
@@ -123,6 +112,35 @@ describe('dashboard', () => {
     await expect.poll(() => page.url()).not.toContain('tag=');
     await page.goBack();
     await expect.poll(() => page.url()).toContain('tag=vip');
+    await page.close();
+  });
+
+  it('keeps the rows of the newest text when an older search answers last', async () => {
+    const page = await signIn();
+    // The answer for "ann" is held back until after the answer for "zoë" has been shown.
+    let held = 0;
+    await page.route(/\/v1\/contacts\?/, async (route) => {
+      if (new URL(route.request().url()).searchParams.get('q') === 'ann') {
+        held++;
+        await new Promise((r) => setTimeout(r, 1500));
+      }
+      // The dashboard may have given up on the old request meanwhile; then there is nothing to answer.
+      await route.continue().catch(() => undefined);
+    });
+    const box = page.getByLabel('Search contacts');
+    await box.fill('ann');
+    await box.fill('zoë');
+    await expectRowsLike(page, 'q=zo%C3%AB');
+    const want = await names(page);
+    expect(want.every((n) => n.includes('zoë'))).toBe(true);
+    expect(held).toBe(1);
+    // Until well after the late answer came back, the rows never change.
+    const until = Date.now() + 2500;
+    while (Date.now() < until) {
+      expect(await names(page)).toEqual(want);
+      await page.waitForTimeout(50);
+    }
+    expect(page.url()).toContain('q=zo%C3%AB');
     await page.close();
   });
 

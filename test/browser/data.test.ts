@@ -6,24 +6,20 @@ import fs from 'node:fs/promises';
 import type { Browser, Download, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signInAs } from '../support/accounts.js';
-import { launchBrowser } from '../support/browser.js';
-import { client, type Client, startTestServer, type TestServer } from '../support/server.js';
+import { launchBrowser, PASSWORD, signIn as signInWith, startDashboardServer } from '../support/browser.js';
+import { client, type Client, type TestServer } from '../support/server.js';
 
 let t: TestServer;
 let browser: Browser;
 let api: Client;
 let apiKey: string;
-const PASSWORD = 'correct horse battery staple';
 const ALL_FIELDS = ['id', 'name', 'email', 'phone', 'company', 'source', 'first_seen', 'last_seen', 'conversation_count', 'tags', 'page_url', 'ip_country'];
 const JOB = { timeout: 30_000, interval: 200 };
 
 beforeAll(async () => {
-  t = await startTestServer();
-  const ws = await t.server.services.workspaces.ensureDefault();
-  await t.server.services.accounts.createUser('owner@example.com', PASSWORD, 'owner', ws.id);
-  await t.server.services.accounts.createUser('viewer@example.com', PASSWORD, 'viewer', ws.id);
-  apiKey = (await t.server.services.keys.create(ws.id, ['read', 'write', 'admin'], 'seed')).secret;
-  api = client(t.url, apiKey);
+  let workspaceId: string;
+  ({ t, api, apiKey, workspaceId } = await startDashboardServer());
+  await t.server.services.accounts.createUser('viewer@example.com', PASSWORD, 'viewer', workspaceId);
   // 60 people now (a third tagged vip; commas, quotes and accents in the cells), 20 created in January 2025.
   const people = Array.from({ length: 60 }, (_, i) => ({
     name: `Export Person ${String(i).padStart(2, '0')} ${['Ann', 'Bob "the builder"', 'Élodie', '李雷'][i % 4]}`,
@@ -48,15 +44,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function signIn(email = 'owner@example.com', password = PASSWORD): Promise<Page> {
-  const page = await browser.newPage();
-  await page.goto(t.url + '/');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('grid', { name: 'Contacts' }).waitFor();
-  return page;
-}
+const signIn = (email?: string, password?: string): Promise<Page> => signInWith(browser, t.url, email, password);
 
 const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name, exact: true });
 /** The text of whatever matches now, without waiting for it to appear (for polls). */

@@ -4,19 +4,15 @@
 // where focus goes: into the detail dialog, and back to its row when Escape closes it (mouse, j/k, Enter).
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../support/browser.js';
-import { client, type Client, startTestServer, type TestServer } from '../support/server.js';
+import { launchBrowser, PASSWORD, signIn as signInWith, startDashboardServer } from '../support/browser.js';
+import type { Client, TestServer } from '../support/server.js';
 
 let t: TestServer;
 let browser: Browser;
 let api: Client;
-const PASSWORD = 'correct horse battery staple';
 
 beforeAll(async () => {
-  t = await startTestServer();
-  const ws = await t.server.services.workspaces.ensureDefault();
-  await t.server.services.accounts.createUser('owner@example.com', PASSWORD, 'owner', ws.id);
-  api = client(t.url, (await t.server.services.keys.create(ws.id, ['read', 'write', 'admin'], 'seed')).secret);
+  ({ t, api } = await startDashboardServer());
   const people = Array.from({ length: 40 }, (_, i) => ({
     name: `State Person ${String(i).padStart(2, '0')}`, email: `state${i}@example.com`, source: ['widget', 'api'][i % 2], tags: i % 4 === 0 ? ['vip'] : [],
   }));
@@ -32,15 +28,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function signIn(email = 'owner@example.com', page?: Page): Promise<Page> {
-  page ??= await browser.newPage();
-  await page.goto(t.url + '/');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('grid', { name: 'Contacts' }).waitFor();
-  return page;
-}
+const signIn = (email?: string, page?: Page): Promise<Page> => signInWith(browser, t.url, email, PASSWORD, page);
 
 const names = (page: Page) => page.locator('[role="grid"] [role="row"]:not(.head) [role="gridcell"]:first-child').allInnerTexts();
 
