@@ -14,7 +14,7 @@ const layer = (from, banned) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'web/dist/', '.bench/', 'coverage/', 'bench/', 'bin/', 'scripts/', '*.config.js'] },
+  { ignores: ['dist/', 'node_modules/', 'web/dist/', '.bench/', 'coverage/', 'bench/', 'bin/', 'scripts/', 'test/**/*.mjs', '*.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
