@@ -183,23 +183,6 @@ function browserRows(b) {
       result: `${lt.count ? `longest ${fmtMs(lt.max)}, ${lt.over} over ${BROWSER_TARGETS.longTaskMs} ms` : `none (no task reached ${BROWSER_TARGETS.longTaskMs} ms)`}; ${fmtInt(s.rowsPassed)} rows in ${(s.ms / 1000).toFixed(1)} s${s.stalled ? ' (**stopped short**)' : ''}`,
       target: `none over ${BROWSER_TARGETS.longTaskMs} ms`, met: miss ? '**no**' : 'yes' });
   });
-  const ex = db.export;
-  if (ex) {
-    const growth = ex.rssAtEndMiB - ex.rssAt100kMiB;
-    const raw = db.rawExport ? `; raw engine ${fmtInt(db.rawExport.rowsPerSecond)} rows/s` : '';
-    rows.push({ key: 'export', label: 'CSV export: POST /v1/contacts/export of every contact, until completed',
-      result: `${fmtInt(ex.rowsPerSecond)} rows/s (${fmtInt(ex.rows)} rows in ${ex.seconds.toFixed(1)} s); server RSS ${Number.isNaN(ex.rssAt100kMiB) ? '— (under 100,000 rows)' : `${ex.rssAt100kMiB.toFixed(0)} MiB`} at 100,000 rows written, ${ex.rssAtEndMiB.toFixed(0)} MiB at the end${raw}`,
-      target: `> ${fmtInt(TARGETS.exportRowsPerSecond)} rows/s, RSS flat`,
-      met: yes(ex.rowsPerSecond > TARGETS.exportRowsPerSecond && !(growth > TARGETS.exportRssGrowthMiB)) });
-  }
-  const im = db.import;
-  if (im) {
-    const perMillion = im.seconds * (1_000_000 / im.rows);
-    const raw = db.rawImport ? `; raw engine ${fmtInt(db.rawImport.rowsPerSecond)} rows/s (prepared inserts, matched by email then phone)` : '';
-    rows.push({ key: 'import', label: 'CSV import: POST /v1/imports (text/csv), deduplicated and validated, until completed',
-      result: `${fmtInt(im.rows)} rows in ${im.seconds.toFixed(1)} s = ${fmtInt(im.rowsPerSecond)} rows/s (created ${fmtInt(im.created)}, updated ${fmtInt(im.updated)}, failed ${fmtInt(im.failed)})${im.rows < 1_000_000 ? `; ${perMillion.toFixed(0)} s per million at this rate` : ''}${raw}`,
-      target: `1,000,000 rows < ${TARGETS.importSecondsPerMillion} s`, met: yes(perMillion < TARGETS.importSecondsPerMillion) });
-  }
   return rows.map((r) => ({ ...r, missed: r.met.startsWith('**no') }));
 }
 

@@ -312,9 +312,10 @@ async function main() {
   report.finished = new Date().toISOString();
   report.loadAverage = { start: startLoad, end: os.loadavg() };
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
-  fs.writeFileSync(outFile, renderMarkdown(report));
+  // The raw results first: a report that fails to render must not cost the run's measurements.
   const jsonFile = path.join(benchDir, `results-${stamp}.json`);
   fs.writeFileSync(jsonFile, JSON.stringify(report, null, 2));
+  fs.writeFileSync(outFile, renderMarkdown(report));
   process.stdout.write(renderSummary(report) + `\nReport: ${path.relative(process.cwd(), outFile)}; raw results: ${path.relative(process.cwd(), jsonFile)}\n`);
   return report.failures.length ? 1 : 0;
 }
