@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { neutralise } from '../src/domain/csv.js';
 import { createUser, signInAs, workspaceWithOwner } from './support/accounts.js';
 import { expectInvalid, expectProblem } from './support/problems.js';
+import { start } from './support/capture.js';
 import { startSmtpServer, type SmtpServer } from './support/smtp.js';
 import { openStream } from './support/stream.js';
 import { client, type Client, manualClock, startTestServer, type TestServer, usingPostgres } from './support/server.js';
@@ -284,6 +285,35 @@ describe('an export of 100,000 contacts', () => {
     }
     expect(contacts.some((c) => c.tags.length > 1)).toBe(true);
     expect(new Set(contacts.map((c) => c.last_seen)).size).toBeLessThan(contacts.length);
+  }, 300_000);
+
+  it('holds every contact exactly once while people it has not reached yet move to the top of the list', async () => {
+    // The export walks the list newest activity first; the people seen longest ago come last. Each of
+    // them starts a conversation while it runs, which moves them to the top: a walk that followed the
+    // live list would pass them by. The file is one snapshot, so it holds everyone once.
+    const total = (await api.get('/v1/contacts/count')).body.count as number;
+    const oldest = (await api.get('/v1/contacts?sort=last_seen&has_email=true&limit=100')).body.data as any[];
+    const started = await startExport(api, { fields: ['id'] });
+    const moved: string[] = [];
+    for (const c of oldest) {
+      if (['completed', 'failed'].includes((await api.get(`/v1/exports/${started.id}`)).body.status)) break;
+      const conversation = await start(api, { channel: 'api', visitor_id: `mover-${c.id}` });
+      const res = await api.post(`/v1/conversations/${conversation.id}/identify`, { email: c.email });
+      expect(res.body.contact?.id, JSON.stringify(res.body)).toBe(c.id);
+      moved.push(c.id);
+    }
+    const { done } = await waitForExport(api, started.id, 120_000);
+    expect(done.status).toBe('completed');
+    expect(moved.length).toBeGreaterThan(0);
+    const ids = parseCsv(await (await fetch(done.download_url)).text()).slice(1).map((r) => r[0]);
+    expect(done.row_count).toBe(total);
+    expect(ids.length).toBe(total);
+    expect(new Set(ids).size).toBe(total);
+    const inFile = new Set(ids);
+    expect(moved.filter((id) => !inFile.has(id))).toEqual([]);
+    // And they did move: the list now starts with them.
+    const top = (await api.get(`/v1/contacts?limit=${moved.length}`)).body.data.map((c: any) => c.id);
+    expect(new Set(top)).toEqual(new Set(moved));
   }, 300_000);
 
   it('every column, another filter and sort by name: still exactly the list', async () => {

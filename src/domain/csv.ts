@@ -41,7 +41,9 @@ const E164 = /^\+[1-9]\d{1,14}$/;
  * leading apostrophe, unless it is only a number or an E.164 phone number.
  */
 export function neutralise(value: string): string {
-  if (!/^[=+\-@\t\r]/.test(value)) return value;
+  // The first character by its code: an export tests every cell, and most start with none of these.
+  const first = value.charCodeAt(0);
+  if (first !== 61 && first !== 43 && first !== 45 && first !== 64 && first !== 9 && first !== 13) return value;
   if (NUMBER.test(value) || E164.test(value)) return value;
   return "'" + value;
 }

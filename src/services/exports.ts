@@ -1,17 +1,18 @@
 // Async CSV exports: a request queues a durable job; a worker streams the matching contacts to a file
-// page by page (memory flat in the row count), then a download link with an unguessable token works
+// in batches (memory flat in the row count), then a download link with an unguessable token works
 // for 24 hours without other credentials. History is kept per plan; the requester may be mailed.
 import fs from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { actorOf, type Actor, type Principal } from '../domain/access.js';
 import { csvCell, csvLine, type ExportColumn, exportColumns, neutralise } from '../domain/csv.js';
-import { type Cursor, LIST_PARAMETERS, parseFilter, parseLimit, parseSort } from '../domain/contact-query.js';
+import { LIST_PARAMETERS, parseFilter, parseLimit, parseSort } from '../domain/contact-query.js';
 import { Gone, Invalid, NotFound } from '../domain/errors.js';
 import { newId, randomToken, sameToken } from '../domain/ids.js';
 import { PLAN_LIMITS } from '../domain/plans.js';
 import { toIso } from '../domain/time.js';
 import type { Mailer } from '../integrations/mail.js';
-import { countContacts, listContacts, sortKey } from '../store/contact-list.js';
+import { countContacts, streamContacts } from '../store/contact-list.js';
 import * as events from '../store/events.js';
 import { enqueueJob } from '../store/jobs.js';
 import type { ContactRow, ExportRow, WorkspaceRow } from '../store/schema.js';
@@ -24,7 +25,8 @@ import type { ServiceDeps } from './deps.js';
 
 /** A download link works this long after the export completes. */
 export const DOWNLOAD_WINDOW_MS = 24 * 3600_000;
-const PAGE_ROWS = 2000;
+/** Rows formatted and written at a time (the server's other work runs between them). */
+const BATCH_ROWS = 2000;
 
 export interface ExportRequest {
   filters?: unknown;
@@ -73,24 +75,31 @@ function checkFilters(filters: unknown, ws: WorkspaceRow, now: number): Record<s
   return given;
 }
 
-/** One contact as a CSV line of the chosen columns, with formula cells neutralised (the API's values). */
-function csvRecord(row: ContactRow, columns: ExportColumn[]): string {
-  return csvLine(columns.map((c) => {
-    switch (c) {
-      case 'tags': {
-        if (row.tags === '[]') return '';
-        return csvCell(neutralise((JSON.parse(row.tags) as string[]).join(',')), true);
-      }
-      case 'metadata': return csvCell(neutralise(row.metadata));
-      case 'first_seen': case 'last_seen': case 'created_at': case 'updated_at': return toIso(row[c]);
-      case 'conversation_count': return String(row.conversation_count);
-      case 'archived': return row.archived === 1 ? 'true' : 'false';
-      case 'id': case 'name': case 'email': case 'phone': case 'company': case 'source': case 'page_url': case 'ip_country': case 'lifecycle_stage': {
-        const v = row[c];
-        return v === null ? '' : csvCell(neutralise(v));
-      }
+/** How each column's value becomes its cell, formula cells neutralised (the API's values). */
+function cellFormatter(column: ExportColumn): (value: unknown) => string {
+  switch (column) {
+    case 'tags': return (v) => (v === '[]' ? '' : csvCell(neutralise((JSON.parse(v as string) as string[]).join(',')), true));
+    case 'first_seen': case 'last_seen': case 'created_at': case 'updated_at': return (v) => toIso(v as number);
+    case 'conversation_count': return (v) => String(v);
+    case 'archived': return (v) => (v === 1 ? 'true' : 'false');
+    case 'metadata': case 'id': case 'name': case 'email': case 'phone': case 'company': case 'source': case 'page_url': case 'ip_country': case 'lifecycle_stage':
+      return (v) => (v === null ? '' : csvCell(neutralise(v as string)));
+  }
+}
+
+/** Rows of the chosen columns' values as CSV lines. */
+function csvRecords(columns: ExportColumn[]): (rows: unknown[][]) => string {
+  const cells = columns.map(cellFormatter);
+  const [first, ...rest] = cells;
+  return (rows) => {
+    let text = '';
+    for (const row of rows) {
+      text += first!(row[0]);
+      for (let i = 0; i < rest.length; i++) text += ',' + rest[i]!(row[i + 1]);
+      text += '\r\n';
     }
-  }));
+    return text;
+  };
 }
 
 /** Whether the file holds any of the strings, read in chunks (a needle across two chunks is found too). */
@@ -220,38 +229,35 @@ export function createExportService(deps: ExportDeps) {
       await fs.promises.mkdir(dir, { recursive: true });
       const file = path.join(dir, `${id}.csv`);
       const part = file + '.part';
-      const out = fs.createWriteStream(part);
-      const write = (text: string) => new Promise<void>((resolve, reject) => {
-        out.write(text, (err) => (err ? reject(err) : resolve()));
-      });
+      const format = csvRecords(columns);
       let written = 0;
       let lastReport = Date.now();
-      try {
-        await write(csvLine(columns));
-        let cursor: Cursor | null = null;
-        for (;;) {
+      const reader = store.openReader();
+      // The file is written while the next rows are read (the stream's buffer bounds the memory).
+      async function* lines() {
+        yield csvLine(columns);
+        for await (const rows of streamContacts(store.db, store.dialect, reader, ws.id, filter, sort, columns, BATCH_ROWS)) {
           if (ctx.signal.aborted) throw new Error('export interrupted');
-          const page = await listContacts(store.db, store.dialect, ws.id, filter, sort, cursor, PAGE_ROWS, columns);
-          if (page.rows.length) await write(page.rows.map((r) => csvRecord(r, columns)).join(''));
-          written += page.rows.length;
-          const last = page.rows[page.rows.length - 1];
-          if (!page.hasMore || !last) break;
-          cursor = { sort: (sort.dir === 'desc' ? '-' : '') + sort.field, key: sortKey(last, sort.field), id: last.id };
+          yield format(rows);
+          written += rows.length;
           if (Date.now() - lastReport > 500) {
             lastReport = Date.now();
             const progress = Math.min(0.99, total ? written / total : 0);
             await store.transaction((trx) => tasks.updateTask(trx, 'exports', id, { row_count: written, progress }));
           }
         }
-        await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      }
+      try {
+        await pipeline(lines, fs.createWriteStream(part));
         const fd = await fs.promises.open(part, 'r');
         await fd.sync();
         await fd.close();
         await fs.promises.rename(part, file);
       } catch (error) {
-        out.destroy();
         await fs.promises.rm(part, { force: true });
         throw error;
+      } finally {
+        reader?.close();
       }
 
       const now = clock.now();

@@ -338,16 +338,19 @@ export function createImportService(deps: ImportDeps, contacts: ContactService) 
 
         // Every record counts for the row numbers (a spreadsheet's: the header is row 1) and for where
         // to resume; blank lines and rows of empty cells are passed over.
-        for await (const record of parser) {
-          index++;
-          if (index === 0 || index <= row.cursor_row) continue;
-          if (ctx.signal.aborted) throw new Error('import interrupted');
-          consumed = index;
-          if ((record as string[]).every((cell) => cell.trim() === '')) continue;
-          chunk.push({ rowNumber: index + 1, record: record as string[] });
-          if (chunk.length >= IMPORT_CHUNK_ROWS) await flush();
-        }
-        if (chunk.length) await flush();
+        const resumeAfter = row.cursor_row;
+        await store.withBulkCache(async () => {
+          for await (const record of parser) {
+            index++;
+            if (index === 0 || index <= resumeAfter) continue;
+            if (ctx.signal.aborted) throw new Error('import interrupted');
+            consumed = index;
+            if ((record as string[]).every((cell) => cell.trim() === '')) continue;
+            chunk.push({ rowNumber: index + 1, record: record as string[] });
+            if (chunk.length >= IMPORT_CHUNK_ROWS) await flush();
+          }
+          if (chunk.length) await flush();
+        });
         if (consumed > state.cursor_row) {
           await store.transaction((trx) => tasks.updateTask(trx, 'imports', id, { cursor_row: consumed }));
         }

@@ -9,9 +9,10 @@
 // right for a rare term and ruinous for a common one, so the store decides: it asks FTS5 for at most
 // SEARCH_CANDIDATES matches; if there are no more, those rows are the candidates; if there are more,
 // the term is common and the sort index is walked, testing each row, until the page is full.
+import type SqliteDatabase from 'better-sqlite3';
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { ContactFilter, Cursor, SearchTerm, Sort, SortField } from '../domain/contact-query.js';
-import type { Dialect, Tx } from './db.js';
+import type { Db, Dialect, Tx } from './db.js';
 import type { ContactRow, Tables } from './schema.js';
 
 type Eb = ExpressionBuilder<Tables & { c: ContactRow }, 'c'>;
@@ -185,7 +186,7 @@ type Phase = 'keyed' | 'nulls';
 
 /** One run of a page: rows with a sort key after the cursor, or the trailing rows without one. */
 function pageQuery(
-  db: Tx, workspaceId: string, filter: ContactFilter, sort: Sort, search: Where | null, phase: Phase, after: Cursor | null, take: number,
+  db: Tx, workspaceId: string, filter: ContactFilter, sort: Sort, search: Where | null, phase: Phase, after: Cursor | null, take: number | null,
   scanOnly: ReadonlySet<RangeColumn | 'workspace_id'> = new Set(), columns: ReadonlyArray<keyof ContactRow> | null = null,
 ) {
   const column = `c.${SORT_COLUMN[sort.field]}` as const;
@@ -202,26 +203,36 @@ function pageQuery(
     if (after) query = query.where('c.id', cmp, after.id);
     query = query.orderBy('c.id', sort.dir);
   }
-  return query.limit(take);
+  return take === null ? query : query.limit(take);
 }
 
 /**
- * A page of the list. With `columns`, the rows hold only those (and `id` and the sort column, for the
- * cursor): an export reads a few of the row's columns, and decoding all of them took half its time.
+ * How a list is read: the search plan and the columns (with `columns`, only those and `id` and the sort
+ * column, for the cursor: an export reads a few of the row's columns, and decoding all of them took half
+ * its time). `runs` is null when no row can match.
  */
-export async function listContacts(
-  db: Tx, dialect: Dialect, workspaceId: string, filter: ContactFilter, sort: Sort, cursor: Cursor | null, limit: number,
-  columns?: ReadonlyArray<keyof ContactRow>,
-): Promise<ListPage> {
+async function planList(
+  db: Tx, dialect: Dialect, workspaceId: string, filter: ContactFilter, sort: Sort, columns?: ReadonlyArray<keyof ContactRow>,
+) {
   const select = columns ? [...new Set<keyof ContactRow>([...columns, 'id', SORT_COLUMN[sort.field]])] : null;
   const plan = await planSearch(db, dialect, workspaceId, filter.q);
-  if (plan.kind === 'candidates' && plan.seqs.length === 0) return { rows: [], hasMore: false };
+  if (plan.kind === 'candidates' && plan.seqs.length === 0) return null;
   const search = planWhere(plan);
   const scanOnly = plan.kind === 'candidates'
     ? new Set<RangeColumn | 'workspace_id'>(['workspace_id', ...ranges(filter).map(([c]) => c)])
     : await broadRanges(db, dialect, workspaceId, filter, sort);
-  const run = (phase: Phase, after: Cursor | null, take: number) =>
-    pageQuery(db, workspaceId, filter, sort, search, phase, after, take, scanOnly, select).execute() as Promise<ContactRow[]>;
+  return (phase: Phase, after: Cursor | null, take: number | null) =>
+    pageQuery(db, workspaceId, filter, sort, search, phase, after, take, scanOnly, select);
+}
+
+/** A page of the list (see `planList` for `columns`). */
+export async function listContacts(
+  db: Tx, dialect: Dialect, workspaceId: string, filter: ContactFilter, sort: Sort, cursor: Cursor | null, limit: number,
+  columns?: ReadonlyArray<keyof ContactRow>,
+): Promise<ListPage> {
+  const query = await planList(db, dialect, workspaceId, filter, sort, columns);
+  if (!query) return { rows: [], hasMore: false };
+  const run = (phase: Phase, after: Cursor | null, take: number) => query(phase, after, take).execute() as Promise<ContactRow[]>;
 
   let rows: ContactRow[];
   if (cursor && cursor.key === null) {
@@ -231,6 +242,55 @@ export async function listContacts(
     if (NULLABLE.has(sort.field) && rows.length <= limit) rows = rows.concat(await run('nulls', null, limit + 1 - rows.length));
   }
   return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
+}
+
+/**
+ * Every row of the list in its order, as arrays of the `columns` values, `batch` rows at a time: what an
+ * export writes. On SQLite each run is one statement streamed from a read-only connection of its own
+ * (`reader`) in one read transaction: one snapshot of the list, the server's connection free between
+ * batches, and arrays rather than objects (a third faster). On PostgreSQL (no reader), keyset pages in
+ * one repeatable-read transaction: one snapshot there too.
+ */
+export async function* streamContacts(
+  db: Db, dialect: Dialect, reader: SqliteDatabase.Database | null, workspaceId: string, filter: ContactFilter, sort: Sort,
+  columns: ReadonlyArray<keyof ContactRow>, batch: number,
+): AsyncGenerator<unknown[][]> {
+  if (!reader) {
+    // One repeatable-read transaction: every page from the same snapshot, as on SQLite.
+    const trx = await db.startTransaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute();
+    try {
+      let cursor: Cursor | null = null;
+      for (;;) {
+        const page = await listContacts(trx, dialect, workspaceId, filter, sort, cursor, batch, columns);
+        if (page.rows.length) yield page.rows.map((row) => columns.map((c) => row[c]));
+        const last = page.rows[page.rows.length - 1];
+        if (!page.hasMore || !last) return;
+        cursor = { sort: '', key: sortKey(last, sort.field), id: last.id };
+      }
+    } finally {
+      await trx.commit().execute();
+    }
+  }
+  const query = await planList(db, dialect, workspaceId, filter, sort);
+  if (!query) return;
+  const phases: Phase[] = NULLABLE.has(sort.field) ? ['keyed', 'nulls'] : ['keyed'];
+  reader.exec('BEGIN');
+  try {
+    for (const phase of phases) {
+      const { sql: text, parameters } = query(phase, null, null).clearSelect().select(columns.map((k) => `c.${k}` as const)).compile();
+      let rows: unknown[][] = [];
+      for (const row of reader.prepare(text).raw(true).iterate(...parameters) as IterableIterator<unknown[]>) {
+        rows.push(row);
+        if (rows.length === batch) {
+          yield rows;
+          rows = [];
+        }
+      }
+      if (rows.length) yield rows;
+    }
+  } finally {
+    reader.exec('COMMIT');
+  }
 }
 
 export async function countContacts(db: Tx, dialect: Dialect, workspaceId: string, filter: ContactFilter): Promise<number> {

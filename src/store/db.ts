@@ -19,6 +19,17 @@ export interface Store {
   readonly db: Db;
   /** The better-sqlite3 handle (backups, checkpoints); null on PostgreSQL. */
   readonly sqlite: SqliteDatabase.Database | null;
+  /**
+   * SQLite: a read-only connection of its own, for a long read (an export) that must neither hold the
+   * server's connection nor see a half-written state: in a read transaction it reads one snapshot while
+   * writers go on (WAL). The caller closes it. Null on PostgreSQL.
+   */
+  openReader(): SqliteDatabase.Database | null;
+  /**
+   * Runs `fn`, a bulk write (an import), with a bigger SQLite page cache: its inserts land at random
+   * places in every index, and a page still in the cache is neither read again nor written twice.
+   */
+  withBulkCache<T>(fn: () => Promise<T>): Promise<T>;
   /** Runs `fn` as one unit of work: all of it commits, or none of it. */
   transaction<T>(fn: (trx: Tx) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;
@@ -33,6 +44,10 @@ export function openStore(database: Config['database'], sqliteSynchronous: Confi
   return database.kind === 'sqlite' ? openSqlite(database.file, sqliteSynchronous) : openPostgres(database);
 }
 
+/** SQLite's page cache, in KiB: the server's own, and while an import runs. */
+const CACHE_KIB = 32_000;
+const BULK_CACHE_KIB = 128_000;
+
 function openSqlite(file: string, synchronous: 'FULL' | 'NORMAL'): Store {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const handle = new SqliteDatabase(file);
@@ -41,16 +56,31 @@ function openSqlite(file: string, synchronous: 'FULL' | 'NORMAL'): Store {
   handle.pragma('secure_delete = ON');
   handle.pragma('foreign_keys = ON');
   handle.pragma('busy_timeout = 5000');
-  handle.pragma('cache_size = -32000');
+  handle.pragma(`cache_size = -${CACHE_KIB}`);
   handle.pragma('temp_store = MEMORY');
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(handle) }) });
   const totalChanges = handle.prepare('SELECT total_changes() AS n').pluck();
   const group = new GroupCommit(db, () => totalChanges.get() as number);
   let closed = false;
+  let bulkWriters = 0;
   return {
     dialect: 'sqlite',
     db,
     sqlite: handle,
+    openReader() {
+      const reader = new SqliteDatabase(file, { readonly: true });
+      reader.pragma('busy_timeout = 5000');
+      return reader;
+    },
+    async withBulkCache(fn) {
+      if (bulkWriters++ === 0) handle.pragma(`cache_size = -${BULK_CACHE_KIB}`);
+      try {
+        return await fn();
+      } finally {
+        // Shrinking the cache frees the pages above the limit.
+        if (--bulkWriters === 0 && !closed) handle.pragma(`cache_size = -${CACHE_KIB}`);
+      }
+    },
     transaction: (fn) => group.run(fn),
     migrate: () => migrateToLatest(db as Kysely<unknown>, 'sqlite'),
     async close() {
@@ -94,6 +124,8 @@ function openPostgres(database: Extract<Config['database'], { kind: 'postgres' }
     dialect: 'postgres',
     db,
     sqlite: null,
+    openReader: () => null,
+    withBulkCache: (fn) => fn(),
     transaction: (fn) => withRetry(() => db.transaction().execute(fn)),
     async migrate() {
       if (database.schema) await sql.raw(`CREATE SCHEMA IF NOT EXISTS ${database.schema}`).execute(db);
