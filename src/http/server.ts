@@ -61,6 +61,10 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
         clearInterval(schedule);
         draining.value = true;
         if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
+        // The grace is wall time, and the event loop may have spent it busy (a group commit runs as one
+        // chain of microtasks): connections still waiting in the listen backlog, or requests not yet
+        // read, would be reset by closing the listener. Two turns of the loop accept them and read them.
+        for (let turn = 0; turn < 2; turn++) await new Promise((r) => setImmediate(r));
         // Fastify closes the connections that are idle when closing starts; a keep-alive connection
         // whose response finishes later would otherwise hold the close until its keep-alive timeout.
         const idle = setInterval(() => app.server.closeIdleConnections(), 100);
