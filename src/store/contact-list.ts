@@ -209,7 +209,7 @@ function pageQuery(
 /**
  * How a list is read: the search plan and the columns (with `columns`, only those and `id` and the sort
  * column, for the cursor: an export reads a few of the row's columns, and decoding all of them took half
- * its time). `runs` is null when no row can match.
+ * its time), as a function from a run (and cursor and limit) to its query; null when no row can match.
  */
 async function planList(
   db: Tx, dialect: Dialect, workspaceId: string, filter: ContactFilter, sort: Sort, columns?: ReadonlyArray<keyof ContactRow>,
