@@ -105,9 +105,9 @@ describe('against a fresh database', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const id = lastLine(r.stdout);
-    expect(id).toMatch(/^wsp_[0-9a-z]{16}$/);
+    expect(id).toMatch(/^wsp_[0-9a-z]{24}$/);
     const other = lastLine((await runCli(['workspaces', 'create', '--name', 'Acme Sales'], env)).stdout);
-    expect(other).toMatch(/^wsp_[0-9a-z]{16}$/);
+    expect(other).toMatch(/^wsp_[0-9a-z]{24}$/);
     expect(other).not.toBe(id);
 
     // A key for that workspace works there.

@@ -35,7 +35,7 @@ describe('POST /v1/contacts', () => {
     const res = await api.post('/v1/contacts', { name: '  Sarah Johnson ', email: 'Sarah@Acme.com', phone: '+1 (555) 123-4567', tags: ['Lead', 'lead', 'VIP'] });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ name: 'Sarah Johnson', email: 'Sarah@Acme.com', phone: '+15551234567', company: null, source: 'api', tags: ['lead', 'vip'], metadata: {}, conversation_count: 0, lifecycle_stage: 'new', archived: false, page_url: null, ip_country: null });
-    expect(res.body.id).toMatch(/^ctc_[0-9a-z]{16}$/);
+    expect(res.body.id).toMatch(/^ctc_[0-9a-z]{24}$/);
     expect(res.body.first_seen).toBe(res.body.created_at);
     expect(res.body.last_seen).toBe(res.body.created_at);
     expect(res.body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

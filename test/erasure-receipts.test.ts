@@ -16,7 +16,7 @@ import { client, type Client, manualClock, startTestServer, type TestServer } fr
 const T0 = Date.parse('2026-03-15T10:30:00.000Z');
 const MIN = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
-const RECEIPT_ID = /^ers_[0-9a-z]{16}$/;
+const RECEIPT_ID = /^ers_[0-9a-z]{24}$/;
 const clock = manualClock(T0);
 let t: TestServer;
 
