@@ -25,8 +25,13 @@ import type { ServiceDeps } from './deps.js';
 
 /** A download link works this long after the export completes. */
 export const DOWNLOAD_WINDOW_MS = 24 * 3600_000;
-/** Rows formatted and written at a time (the server's other work runs between them). */
-const BATCH_ROWS = 2000;
+/**
+ * Rows formatted and written at a time (the server's other work runs between them). 500 rows make
+ * about 90 KB of text, under V8's 128 KB limit for an ordinary heap object; 2,000 made 350 KB strings
+ * that live in the large-object space until a full collection, and the server's RSS grew by 50 MiB over
+ * an export of a million (with 500: flat, and a little faster).
+ */
+const BATCH_ROWS = 500;
 
 export interface ExportRequest {
   filters?: unknown;
