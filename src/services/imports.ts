@@ -339,7 +339,7 @@ export function createImportService(deps: ImportDeps, contacts: ContactService) 
         // Every record counts for the row numbers (a spreadsheet's: the header is row 1) and for where
         // to resume; blank lines and rows of empty cells are passed over.
         const resumeAfter = row.cursor_row;
-        await store.withBulkCache(async () => {
+        await store.withBulkWrite(async () => {
           for await (const record of parser) {
             index++;
             if (index === 0 || index <= resumeAfter) continue;

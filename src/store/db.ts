@@ -26,10 +26,13 @@ export interface Store {
    */
   openReader(): SqliteDatabase.Database | null;
   /**
-   * Runs `fn`, a bulk write (an import), with a bigger SQLite page cache: its inserts land at random
-   * places in every index, and a page still in the cache is neither read again nor written twice.
+   * Runs `fn`, a bulk write (an import), with a bigger SQLite page cache and a longer write-ahead log
+   * between checkpoints: its inserts land at random places in the email, phone and name indexes, and a
+   * page still in the cache is neither read again nor, when the next chunk changes it again before the
+   * checkpoint, copied into the database file twice. The server's settings come back after, with a
+   * checkpoint of what the log holds.
    */
-  withBulkCache<T>(fn: () => Promise<T>): Promise<T>;
+  withBulkWrite<T>(fn: () => Promise<T>): Promise<T>;
   /** Runs `fn` as one unit of work: all of it commits, or none of it. */
   transaction<T>(fn: (trx: Tx) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;
@@ -47,6 +50,12 @@ export function openStore(database: Config['database'], sqliteSynchronous: Confi
 /** SQLite's page cache, in KiB: the server's own, and while an import runs. */
 const CACHE_KIB = 32_000;
 const BULK_CACHE_KIB = 128_000;
+/**
+ * Pages in the write-ahead log before a commit copies them into the database file: SQLite's 1,000, and
+ * while an import runs (an import of 200,000 rows into 200,000 by hand: commits 14.2 s to 10.0 s).
+ */
+const CHECKPOINT_PAGES = 1000;
+const BULK_CHECKPOINT_PAGES = 20_000;
 
 function openSqlite(file: string, synchronous: 'FULL' | 'NORMAL'): Store {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -72,13 +81,21 @@ function openSqlite(file: string, synchronous: 'FULL' | 'NORMAL'): Store {
       reader.pragma('busy_timeout = 5000');
       return reader;
     },
-    async withBulkCache(fn) {
-      if (bulkWriters++ === 0) handle.pragma(`cache_size = -${BULK_CACHE_KIB}`);
+    async withBulkWrite(fn) {
+      if (bulkWriters++ === 0) {
+        handle.pragma(`cache_size = -${BULK_CACHE_KIB}`);
+        handle.pragma(`wal_autocheckpoint = ${BULK_CHECKPOINT_PAGES}`);
+      }
       try {
         return await fn();
       } finally {
-        // Shrinking the cache frees the pages above the limit.
-        if (--bulkWriters === 0 && !closed) handle.pragma(`cache_size = -${CACHE_KIB}`);
+        if (--bulkWriters === 0 && !closed) {
+          // Shrinking the cache frees the pages above the limit; the log is copied now, not by the next
+          // API write's commit.
+          handle.pragma(`cache_size = -${CACHE_KIB}`);
+          handle.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
+          handle.pragma('wal_checkpoint(PASSIVE)');
+        }
       }
     },
     transaction: (fn) => group.run(fn),
@@ -125,7 +142,7 @@ function openPostgres(database: Extract<Config['database'], { kind: 'postgres' }
     db,
     sqlite: null,
     openReader: () => null,
-    withBulkCache: (fn) => fn(),
+    withBulkWrite: (fn) => fn(),
     transaction: (fn) => withRetry(() => db.transaction().execute(fn)),
     async migrate() {
       if (database.schema) await sql.raw(`CREATE SCHEMA IF NOT EXISTS ${database.schema}`).execute(db);

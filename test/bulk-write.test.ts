@@ -1,0 +1,62 @@
+// SQLite's settings while an import runs (Store.withBulkWrite): a bigger page cache and a longer
+// write-ahead log between checkpoints for the bulk write, and the server's own settings back after it,
+// when it fails too, and only once the last of two at once ends; what the log held is then copied into
+// the database file. SQLite only: PostgreSQL has neither setting per connection.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../src/store/db.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatsby-bulk-write-'));
+const file = path.join(dir, 'contacts.db');
+let store: Store;
+const settings = () => ({
+  cacheKib: -(store.sqlite!.pragma('cache_size', { simple: true }) as number),
+  checkpointPages: store.sqlite!.pragma('wal_autocheckpoint', { simple: true }) as number,
+});
+const SERVER = { cacheKib: 32_000, checkpointPages: 1000 };
+const BULK = { cacheKib: 128_000, checkpointPages: 20_000 };
+
+beforeAll(async () => {
+  store = openStore({ kind: 'sqlite', file });
+  await store.migrate();
+});
+afterAll(async () => {
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the settings of a bulk write', () => {
+  it('change for the write and come back after it', async () => {
+    expect(settings()).toEqual(SERVER);
+    const during = await store.withBulkWrite(async () => settings());
+    expect(during).toEqual(BULK);
+    expect(settings()).toEqual(SERVER);
+  });
+
+  it('come back when the write fails', async () => {
+    await expect(store.withBulkWrite(async () => { throw new Error('the file is not CSV'); })).rejects.toThrow('the file is not CSV');
+    expect(settings()).toEqual(SERVER);
+  });
+
+  it('stay until the last of two writes at once ends', async () => {
+    let endFirst!: () => void;
+    const first = store.withBulkWrite(() => new Promise<void>((r) => { endFirst = r; }));
+    await store.withBulkWrite(async () => undefined);
+    const seenAfterSecond = settings();
+    endFirst();
+    await first;
+    expect(seenAfterSecond).toEqual(BULK);
+    expect(settings()).toEqual(SERVER);
+  });
+
+  it('leave nothing in the log that the database file lacks once they end', async () => {
+    const now = Date.now();
+    await store.withBulkWrite(() => store.transaction(async (trx) => {
+      await trx.insertInto('workspaces').values({ id: 'wsp_bulk', name: 'Bulk', plan: 'enterprise', timezone: 'UTC', consent_required: 0, is_default: 0, created_at: now, updated_at: now }).execute();
+    }));
+    // Copied: the database file itself (not only its log) holds the new row.
+    expect(fs.readFileSync(file).includes('wsp_bulk')).toBe(true);
+  });
+});
