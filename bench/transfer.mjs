@@ -128,6 +128,8 @@ export async function rawImport(schemaFrom, csvFile, scratchFile) {
   const db = new Database(scratchFile);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
+  // As the server runs: statement journals in memory (without, each insert writes its pages to a temp file).
+  db.pragma('temp_store = MEMORY');
   for (const stmt of ddl) db.exec(stmt);
   const now = Date.now();
   db.prepare("INSERT INTO workspaces (id, name, plan, timezone, created_at, updated_at) VALUES ('wsp_raw', 'raw', 'enterprise', 'UTC', ?, ?)").run(now, now);
