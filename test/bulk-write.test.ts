@@ -51,6 +51,20 @@ describe('the settings of a bulk write', () => {
     expect(settings()).toEqual(SERVER);
   });
 
+  it('end cleanly while an API write holds its transaction open', async () => {
+    let opened!: () => void, release!: () => void;
+    const isOpen = new Promise<void>((r) => { opened = r; });
+    const held = store.transaction(async () => {
+      opened();
+      await new Promise<void>((r) => { release = r; });
+    });
+    await isOpen;
+    await expect(store.withBulkWrite(async () => 'imported')).resolves.toBe('imported');
+    expect(settings()).toEqual(SERVER);
+    release();
+    await held;
+  });
+
   it('leave nothing in the log that the database file lacks once they end', async () => {
     const now = Date.now();
     await store.withBulkWrite(() => store.transaction(async (trx) => {

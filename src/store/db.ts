@@ -90,11 +90,10 @@ function openSqlite(file: string, synchronous: 'FULL' | 'NORMAL'): Store {
         return await fn();
       } finally {
         if (--bulkWriters === 0 && !closed) {
-          // Shrinking the cache frees the pages above the limit; the log is copied now, not by the next
-          // API write's commit.
+          // Shrinking the cache frees the pages above the limit.
           handle.pragma(`cache_size = -${CACHE_KIB}`);
           handle.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
-          handle.pragma('wal_checkpoint(PASSIVE)');
+          checkpointUnlessBusy(handle);
         }
       }
     },
@@ -108,6 +107,19 @@ function openSqlite(file: string, synchronous: 'FULL' | 'NORMAL'): Store {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Copies the write-ahead log into the database file now, so the next API write's commit does not. An
+ * API write may hold a transaction open on the connection at this moment (SQLITE_LOCKED): then the
+ * automatic checkpoint after one of the next commits does it.
+ */
+function checkpointUnlessBusy(handle: SqliteDatabase.Database): void {
+  try {
+    handle.pragma('wal_checkpoint(PASSIVE)');
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'SQLITE_LOCKED') throw error;
+  }
 }
 
 /**
