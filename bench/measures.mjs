@@ -60,7 +60,9 @@ export function pickTerms(sampled, idSample) {
     rare: rare ?? 'johnson1',
     absent: 'zzqxj',
     phone: phone ?? '55512',
-    idPrefix: 'ctc_' + id.slice(4, 8),
+    // Ids begin with 8 characters of time (newer ones; older ones are random from the start): the prefix
+    // a person types to find one contact runs 4 characters into the random part.
+    idPrefix: id.length >= 28 ? id.slice(0, 16) : 'ctc_' + id.slice(4, 8),
     twoLetter: 'sa',
   };
 }
