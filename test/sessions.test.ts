@@ -132,15 +132,18 @@ describe('POST /v1/session (sign in)', () => {
     await time(member.email);
     const known: number[] = [];
     const unknown: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 7; i++) {
       known.push(await time(member.email));
       unknown.push(await time(uniqueEmail('ghost')));
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const ratio = median(unknown) / median(known);
-    // Skipping the password hash for an unknown email makes it some ten times faster.
-    expect(ratio, `unknown ${median(unknown).toFixed(1)} ms vs wrong password ${median(known).toFixed(1)} ms`).toBeGreaterThan(0.4);
-    expect(ratio).toBeLessThan(2.5);
+    // The fastest of each: the work the server itself does, without the other test files running on
+    // the same two cores (a median of five was thrown off by them once: 3.0 for equal work).
+    const fastest = (xs: number[]) => Math.min(...xs);
+    const ratio = fastest(unknown) / fastest(known);
+    // Skipping the password hash for an unknown email makes it about four times faster (3.8 against 15.8 ms).
+    const detail = `unknown ${fastest(unknown).toFixed(1)} ms vs wrong password ${fastest(known).toFixed(1)} ms`;
+    expect(ratio, detail).toBeGreaterThan(0.4);
+    expect(ratio, detail).toBeLessThan(2.5);
   });
 
   it('refuses a body with unknown fields or without a password with 422, not 401', async () => {
