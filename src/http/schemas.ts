@@ -22,7 +22,7 @@ export const Stage = Type.Union(LIFECYCLE_STAGES.map((s) => Type.Literal(s)));
 
 export const Contact = Type.Object(
   {
-    id: Type.String({ examples: ['ctc_8f3k2j1m0a9b7c6d'] }),
+    id: Type.String({ examples: ['ctc_mx7s16628f3k2j1m0a9b7c6d'] }),
     name: Nullable(Type.String()),
     email: Nullable(Type.String()),
     phone: Nullable(Type.String({ description: 'E.164' })),

@@ -10,7 +10,7 @@ import {
 } from '../schemas.js';
 
 const ErasureReceipt = Type.Object({
-  id: Type.String({ examples: ['ers_0k2j1m0a9b7c6d8e'] }),
+  id: Type.String({ examples: ['ers_mx7s1a020k2j1m0a9b7c6d8e'] }),
   contact_id: Type.String(),
   erased_at: Type.String({ format: 'date-time' }),
   erased_by: Nullable(Actor),

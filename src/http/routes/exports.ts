@@ -10,7 +10,7 @@ import { Actor, errors, IdParams, Nullable, pageOf, PageQuery } from '../schemas
 const tags = ['Exports'];
 
 export const ExportObject = Type.Object({
-  id: Type.String({ examples: ['exp_4k2j1m0a9b7c6d8e'] }),
+  id: Type.String({ examples: ['exp_mx7s1a024k2j1m0a9b7c6d8e'] }),
   status: Type.Union(['queued', 'running', 'completed', 'failed'].map((s) => Type.Literal(s))),
   format: Type.Literal('csv'),
   filters: Type.Object({}, { additionalProperties: true, description: 'The list parameters it was started with' }),

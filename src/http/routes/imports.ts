@@ -14,7 +14,7 @@ import { originOf } from './exports.js';
 const tags = ['Imports'];
 
 const ImportObject = Type.Object({
-  id: Type.String({ examples: ['imp_4k2j1m0a9b7c6d8e'] }),
+  id: Type.String({ examples: ['imp_mx7s1a024k2j1m0a9b7c6d8e'] }),
   status: Type.Union(['queued', 'running', 'completed', 'failed'].map((s) => Type.Literal(s))),
   dry_run: Type.Boolean({ description: 'Counts what would happen; writes no contact' }),
   historical: Type.Boolean(),
