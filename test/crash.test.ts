@@ -1,27 +1,16 @@
 // A server killed in the middle of a burst of writes (SIGKILL: no shutdown hook runs) loses nothing it
 // has answered: every create that got a 2xx is there after a restart, with exactly one contact.created
 // event, and no create is half-written (a contact without its event, or with two).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createTestDatabase, type TestDatabase } from './support/server.js';
-import { assertBuilt, childEnv, lastLine, runCli, type ServerProcess, startServerProcess } from './support/processes.js';
+import { describe, expect, it } from 'vitest';
+import { client } from './support/server.js';
+import { childEnv, lastLine, runCli, serverProcesses } from './support/processes.js';
 
 const TOTAL = 300;
 const CONCURRENCY = 32;
 /** SIGKILL once this many creates have been answered: a third of the way in. */
 const KILL_AFTER = 100;
 
-let db: TestDatabase;
-const servers: ServerProcess[] = [];
-
-beforeAll(async () => {
-  assertBuilt();
-  db = await createTestDatabase();
-});
-
-afterAll(async () => {
-  for (const s of servers) await s.stop('SIGKILL');
-  await db?.drop();
-});
+const processes = serverProcesses();
 
 interface Answered {
   index: number;
@@ -44,15 +33,14 @@ async function timelineOf(api: ReturnType<typeof client>, id: string): Promise<A
 
 describe('SIGKILL in the middle of a burst of creates', () => {
   it('keeps every answered create, each with exactly one contact.created event', async () => {
-    const env = childEnv(db.env);
+    const env = childEnv(processes.db.env);
     const made = await runCli(['keys', 'create', '--scopes', 'read,write,admin', '--name', 'crash test'], env);
     expect(made.stderr).toBe('');
     expect(made.code).toBe(0);
     const key = lastLine(made.stdout);
     expect(key).toMatch(/^ck_[0-9a-z]+$/);
 
-    const first = await startServerProcess(env);
-    servers.push(first);
+    const first = await processes.start(env);
 
     const answered: Answered[] = [];
     const refused: Array<{ index: number; status: number; body: string }> = [];
@@ -94,8 +82,7 @@ describe('SIGKILL in the middle of a burst of creates', () => {
     expect(answered.every((a) => a.status === 201)).toBe(true);
     expect(new Set(answered.map((a) => a.id)).size).toBe(answered.length);
 
-    const second = await startServerProcess(env);
-    servers.push(second);
+    const second = await processes.start(env);
     const api = client(second.url, key);
 
     const missing: string[] = [];

@@ -7,26 +7,15 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IMPORT_CHUNK_ROWS } from '../src/services/imports.js';
-import { client, createTestDatabase, type TestDatabase } from './support/server.js';
-import { assertBuilt, childEnv, lastLine, runCli, type ServerProcess, startServerProcess } from './support/processes.js';
+import { client } from './support/server.js';
+import { childEnv, lastLine, runCli, serverProcesses } from './support/processes.js';
 
 const ROWS = 100_000;
 const REJECTED = ROWS / 10_000;
 
-let db: TestDatabase;
-const servers: ServerProcess[] = [];
-
-beforeAll(async () => {
-  assertBuilt();
-  db = await createTestDatabase();
-});
-
-afterAll(async () => {
-  for (const s of servers) await s.stop('SIGKILL');
-  await db?.drop();
-});
+const processes = serverProcesses();
 
 const emailOf = (i: number) => `kill.${i}@import-kill.example`;
 
@@ -51,8 +40,8 @@ function generate(): { csv: string; rejected: string[][] } {
 /** contact.created events of the workspace: how many, and for how many distinct contacts (no project code). */
 async function createdEvents(workspaceId: string): Promise<{ events: number; contacts: number }> {
   const sql = "SELECT COUNT(*) AS events, COUNT(DISTINCT contact_id) AS contacts FROM events WHERE workspace_id = ? AND type = 'contact.created'";
-  if (!db.env.DATABASE_URL) {
-    const sqlite = new Database(path.join(db.dir, 'contacts.db'), { readonly: true, fileMustExist: true });
+  if (!processes.db.env.DATABASE_URL) {
+    const sqlite = new Database(path.join(processes.db.dir, 'contacts.db'), { readonly: true, fileMustExist: true });
     try {
       const row = sqlite.prepare(sql).get(workspaceId) as { events: number; contacts: number };
       return { events: Number(row.events), contacts: Number(row.contacts) };
@@ -60,10 +49,10 @@ async function createdEvents(workspaceId: string): Promise<{ events: number; con
       sqlite.close();
     }
   }
-  const c = new pg.Client({ connectionString: db.env.DATABASE_URL });
+  const c = new pg.Client({ connectionString: processes.db.env.DATABASE_URL });
   await c.connect();
   try {
-    const r = await c.query<{ events: string; contacts: string }>(`${sql.replace('FROM events', `FROM "${db.env.DATABASE_SCHEMA}".events`).replace('?', '$1')}`, [workspaceId]);
+    const r = await c.query<{ events: string; contacts: string }>(`${sql.replace('FROM events', `FROM "${processes.db.env.DATABASE_SCHEMA}".events`).replace('?', '$1')}`, [workspaceId]);
     return { events: Number(r.rows[0]!.events), contacts: Number(r.rows[0]!.contacts) };
   } finally {
     await c.end();
@@ -72,15 +61,14 @@ async function createdEvents(workspaceId: string): Promise<{ events: number; con
 
 describe('SIGKILL in the middle of a 100,000-row import', () => {
   it('resumes on restart and finishes with exactly the file’s contacts', async () => {
-    const env = childEnv(db.env, { RATE_LIMIT_PER_SECOND: '0' });
+    const env = childEnv(processes.db.env, { RATE_LIMIT_PER_SECOND: '0' });
     const made = await runCli(['keys', 'create', '--scopes', 'read,write,admin', '--name', 'import crash test'], env);
     expect(made.stderr).toBe('');
     expect(made.code).toBe(0);
     const key = lastLine(made.stdout);
     expect(key).toMatch(/^ck_[0-9a-z]+$/);
 
-    const first = await startServerProcess(env);
-    servers.push(first);
+    const first = await processes.start(env);
     const { csv, rejected } = generate();
     expect(rejected).toHaveLength(REJECTED);
     const res = await fetch(`${first.url}/v1/imports`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' }, body: csv });
@@ -108,8 +96,7 @@ describe('SIGKILL in the middle of a 100,000-row import', () => {
     expect(before.rows % IMPORT_CHUNK_ROWS).toBe(0);
     expect(before.created + before.failed).toBe(before.rows);
 
-    const second = await startServerProcess(env);
-    servers.push(second);
+    const second = await processes.start(env);
     const api = client(second.url, key);
     const restartedAt = Date.now();
     let done: any;

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, sessionClient, sessionCookieOf, signIn, strongPassword, uniqueEmail } from './support/accounts.js';
 import { expectInvalid, expectProblem } from './support/problems.js';
-import { assertBuilt, childEnv, runCli, type ServerProcess, startServerProcess } from './support/processes.js';
-import { createTestDatabase, manualClock, startTestServer, type TestDatabase, type TestServer } from './support/server.js';
+import { childEnv, runCli, type ServerProcess, serverProcesses } from './support/processes.js';
+import { manualClock, startTestServer, type TestServer } from './support/server.js';
 
 const MINUTE = 60_000;
 const LINK = /^No owner yet\. Create the first one here \(valid one hour, once\): (http:\/\/127\.0\.0\.1:(\d+)\/setup\?token=([A-Za-z0-9_-]+))$/m;
@@ -158,17 +158,7 @@ describe('the setup token', () => {
 });
 
 describe('`serve` prints the setup link', () => {
-  let db: TestDatabase;
-  const started: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    assertBuilt();
-    db = await createTestDatabase();
-  });
-  afterAll(async () => {
-    for (const s of started) await s.stop('SIGKILL');
-    await db?.drop();
-  });
+  const processes = serverProcesses();
 
   async function outputOnceRunning(s: ServerProcess): Promise<string> {
     const deadline = Date.now() + 10_000;
@@ -181,12 +171,11 @@ describe('`serve` prints the setup link', () => {
   }
 
   it('while no owner exists (an admin does not count), and the printed link works; not after', async () => {
-    const env = childEnv(db.env);
+    const env = childEnv(processes.db.env);
     const admin = await runCli(['users', 'create', '--email', uniqueEmail('early-admin'), '--password', strongPassword(), '--role', 'admin'], env);
     expect(admin.code, admin.stderr).toBe(0);
 
-    const first = await startServerProcess(env);
-    started.push(first);
+    const first = await processes.start(env);
     const out = await outputOnceRunning(first);
     const m = LINK.exec(out);
     expect(m, out).not.toBeNull();
@@ -199,8 +188,7 @@ describe('`serve` prints the setup link', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     await first.stop();
 
-    const second = await startServerProcess(env);
-    started.push(second);
+    const second = await processes.start(env);
     const again = await outputOnceRunning(second);
     expect(again).not.toMatch(/No owner yet/);
     expect(again).not.toMatch(/setup\?token=/);

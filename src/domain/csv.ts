@@ -2,6 +2,7 @@
 // defence against spreadsheet formula injection.
 import type { FieldError } from './errors.js';
 import { Invalid } from './errors.js';
+import { toIso } from './time.js';
 
 /** The documented export columns, in order (API.md, Exports). */
 export const EXPORT_COLUMNS = [
@@ -56,4 +57,31 @@ export function csvCell(value: string, always = false): string {
 
 export function csvLine(cells: string[]): string {
   return cells.join(',') + '\r\n';
+}
+
+/** How each column's value becomes its cell, formula cells neutralised (the API's values). */
+function cellFormatter(column: ExportColumn): (value: unknown) => string {
+  switch (column) {
+    case 'tags': return (v) => (v === '[]' ? '' : csvCell(neutralise((JSON.parse(v as string) as string[]).join(',')), true));
+    case 'first_seen': case 'last_seen': case 'created_at': case 'updated_at': return (v) => toIso(v as number);
+    case 'conversation_count': return (v) => String(v);
+    case 'archived': return (v) => (v === 1 ? 'true' : 'false');
+    case 'metadata': case 'id': case 'name': case 'email': case 'phone': case 'company': case 'source': case 'page_url': case 'ip_country': case 'lifecycle_stage':
+      return (v) => (v === null ? '' : csvCell(neutralise(v as string)));
+  }
+}
+
+/** Rows of the chosen columns' values (as the database holds them) as CSV lines. */
+export function csvRecords(columns: ExportColumn[]): (rows: unknown[][]) => string {
+  const cells = columns.map(cellFormatter);
+  const [first, ...rest] = cells;
+  return (rows) => {
+    let text = '';
+    for (const row of rows) {
+      text += first!(row[0]);
+      for (let i = 0; i < rest.length; i++) text += ',' + rest[i]!(row[i + 1]);
+      text += '\r\n';
+    }
+    return text;
+  };
 }

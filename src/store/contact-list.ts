@@ -13,6 +13,7 @@ import type SqliteDatabase from 'better-sqlite3';
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { ContactFilter, Cursor, SearchTerm, Sort, SortField } from '../domain/contact-query.js';
 import type { Db, Dialect, Tx } from './db.js';
+import { type ExportSegment, readSegment } from './reader.js';
 import type { ContactRow, Tables } from './schema.js';
 
 type Eb = ExpressionBuilder<Tables & { c: ContactRow }, 'c'>;
@@ -188,19 +189,23 @@ type Phase = 'keyed' | 'nulls';
 function pageQuery(
   db: Tx, workspaceId: string, filter: ContactFilter, sort: Sort, search: Where | null, phase: Phase, after: Cursor | null, take: number | null,
   scanOnly: ReadonlySet<RangeColumn | 'workspace_id'> = new Set(), columns: ReadonlyArray<keyof ContactRow> | null = null,
+  through: Cursor | null = null,
 ) {
   const column = `c.${SORT_COLUMN[sort.field]}` as const;
   const cmp = sort.dir === 'asc' ? '>' : '<';
+  const upTo = sort.dir === 'asc' ? '<=' : '>=';
   const from = db.selectFrom('contacts as c');
   let query = (columns ? from.select(columns.map((k) => `c.${k}` as const)) : from.selectAll('c')).where(filterWhere(workspaceId, filter, scanOnly));
   if (search) query = query.where(search);
   if (phase === 'keyed') {
     if (NULLABLE.has(sort.field)) query = query.where(column, 'is not', null);
     if (after) query = query.where(sql<SqlBool>`(${sql.ref(column)}, c.id) ${sql.raw(cmp)} (${after.key}, ${after.id})`);
+    if (through) query = query.where(sql<SqlBool>`(${sql.ref(column)}, c.id) ${sql.raw(upTo)} (${through.key}, ${through.id})`);
     query = query.orderBy(column, sort.dir).orderBy('c.id', sort.dir);
   } else {
     query = query.where(column, 'is', null);
     if (after) query = query.where('c.id', cmp, after.id);
+    if (through) query = query.where('c.id', upTo, through.id);
     query = query.orderBy('c.id', sort.dir);
   }
   return take === null ? query : query.limit(take);
@@ -221,8 +226,8 @@ async function planList(
   const scanOnly = plan.kind === 'candidates'
     ? new Set<RangeColumn | 'workspace_id'>(['workspace_id', ...ranges(filter).map(([c]) => c)])
     : await broadRanges(db, dialect, workspaceId, filter, sort);
-  return (phase: Phase, after: Cursor | null, take: number | null) =>
-    pageQuery(db, workspaceId, filter, sort, search, phase, after, take, scanOnly, select);
+  return (phase: Phase, after: Cursor | null, take: number | null, through: Cursor | null = null) =>
+    pageQuery(db, workspaceId, filter, sort, search, phase, after, take, scanOnly, select, through);
 }
 
 /** A page of the list (see `planList` for `columns`). */
@@ -271,26 +276,57 @@ export async function* streamContacts(
       await trx.commit().execute();
     }
   }
-  const query = await planList(db, dialect, workspaceId, filter, sort);
-  if (!query) return;
-  const phases: Phase[] = NULLABLE.has(sort.field) ? ['keyed', 'nulls'] : ['keyed'];
+  const segments = await exportSegments(db, dialect, workspaceId, filter, sort, columns, 1);
   reader.exec('BEGIN');
   try {
-    for (const phase of phases) {
-      const { sql: text, parameters } = query(phase, null, null).clearSelect().select(columns.map((k) => `c.${k}` as const)).compile();
-      let rows: unknown[][] = [];
-      for (const row of reader.prepare(text).raw(true).iterate(...parameters) as IterableIterator<unknown[]>) {
-        rows.push(row);
-        if (rows.length === batch) {
-          yield rows;
-          rows = [];
-        }
-      }
-      if (rows.length) yield rows;
-    }
+    for (const segment of segments) yield* readSegment(reader, segment, batch);
   } finally {
     reader.exec('COMMIT');
   }
+}
+
+/**
+ * The export of a list as statements that together read it in order, each a contiguous stretch of it:
+ * `parts` stretches of each run (rows with a sort key, rows without), split where the sort index puts
+ * an equal share of the workspace's rows (an index-only walk), so that several threads can each read
+ * and write one. On SQLite; empty when no row can match.
+ */
+export async function exportSegments(
+  db: Tx, dialect: Dialect, workspaceId: string, filter: ContactFilter, sort: Sort, columns: ReadonlyArray<keyof ContactRow>, parts: number,
+): Promise<ExportSegment[]> {
+  const query = await planList(db, dialect, workspaceId, filter, sort);
+  if (!query) return [];
+  const phases: Phase[] = NULLABLE.has(sort.field) ? ['keyed', 'nulls'] : ['keyed'];
+  const segments: ExportSegment[] = [];
+  for (const phase of phases) {
+    const bounds: Array<Cursor | null> = [null, ...(await splitPoints(db, workspaceId, sort, phase, parts)), null];
+    for (let i = 0; i + 1 < bounds.length; i++) {
+      const { sql: text, parameters } = query(phase, bounds[i]!, null, bounds[i + 1]).clearSelect().select(columns.map((k) => `c.${k}` as const)).compile();
+      segments.push({ sql: text, parameters: [...parameters] });
+    }
+  }
+  return segments;
+}
+
+/** The last row of each of the first `parts - 1` equal shares of a run, in the sort's order. */
+async function splitPoints(db: Tx, workspaceId: string, sort: Sort, phase: Phase, parts: number): Promise<Cursor[]> {
+  if (parts < 2) return [];
+  const column = SORT_COLUMN[sort.field];
+  const run = (eb: Eb) => eb.and([
+    eb('c.workspace_id', '=', workspaceId),
+    ...(NULLABLE.has(sort.field) ? [eb(`c.${column}`, phase === 'keyed' ? 'is not' : 'is', null)] : []),
+  ]);
+  const { n } = await db.selectFrom('contacts as c').select((eb) => eb.fn.countAll<number>().as('n')).where(run).executeTakeFirstOrThrow();
+  const points: Cursor[] = [];
+  for (let k = 1; k < parts; k++) {
+    const offset = Math.floor((Number(n) * k) / parts) - 1;
+    if (offset < 0) continue;
+    let q = db.selectFrom('contacts as c').select([sql.ref<string | number | null>(`c.${column}`).as('key'), 'c.id']).where(run);
+    if (phase === 'keyed') q = q.orderBy(`c.${column}`, sort.dir);
+    const row = await q.orderBy('c.id', sort.dir).limit(1).offset(offset).executeTakeFirst();
+    if (row && !points.some((p) => p.id === row.id)) points.push({ sort: '', key: row.key, id: row.id });
+  }
+  return points;
 }
 
 export async function countContacts(db: Tx, dialect: Dialect, workspaceId: string, filter: ContactFilter): Promise<number> {

@@ -8,6 +8,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'k
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { migrateToLatest } from './migrations.js';
+import { openReadOnly } from './reader.js';
 import type { Tables } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -76,11 +77,7 @@ function openSqlite(file: string, synchronous: 'FULL' | 'NORMAL'): Store {
     dialect: 'sqlite',
     db,
     sqlite: handle,
-    openReader() {
-      const reader = new SqliteDatabase(file, { readonly: true });
-      reader.pragma('busy_timeout = 5000');
-      return reader;
-    },
+    openReader: () => openReadOnly(file),
     async withBulkWrite(fn) {
       if (bulkWriters++ === 0) {
         handle.pragma(`cache_size = -${BULK_CACHE_KIB}`);

@@ -4,6 +4,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './server.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/chatsby-contacts.js', import.meta.url));
 const BUILT = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -128,6 +130,34 @@ export async function startServerProcess(env: NodeJS.ProcessEnv, timeoutMs = 30_
       const result = await exited;
       clearTimeout(timer);
       return result;
+    },
+  };
+}
+
+/**
+ * A test database for this file (or describe block) and the server processes started on it: built
+ * before its tests, and after them every process still running killed and the database dropped.
+ */
+export function serverProcesses(): { readonly db: TestDatabase; start(env: NodeJS.ProcessEnv): Promise<ServerProcess> } {
+  let db: TestDatabase | undefined;
+  const started: ServerProcess[] = [];
+  beforeAll(async () => {
+    assertBuilt();
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    for (const s of started) await s.stop('SIGKILL');
+    await db?.drop();
+  });
+  return {
+    get db() {
+      if (!db) throw new Error('the test database is made in beforeAll');
+      return db;
+    },
+    async start(env) {
+      const s = await startServerProcess(env);
+      started.push(s);
+      return s;
     },
   };
 }
