@@ -1,8 +1,9 @@
 // The contact list: filters, search, sort and keyset pagination, on both databases.
 //
 // Sort: every sort has an index ending in `id`; a page is a range scan after the cursor's (key, id).
-// Nullable keys (name, email, phone) sort nulls last in both directions, so a list is walked in two
-// runs: rows with a key in (key, id) order, then rows without one in id order.
+// Phone, unique in a workspace, is the exception: its unique index orders by the phone alone, and the
+// cursor's key is enough. Nullable keys (name, email, phone) sort nulls last in both directions, so a
+// list is walked in two runs: rows with a key in (key, id) order, then rows without one in id order.
 //
 // Search plans differ by engine. PostgreSQL's planner sees pg_trgm statistics and picks between the
 // trigram index and walking the sort index itself. SQLite's FTS5 always collects every match, which is
@@ -32,6 +33,15 @@ const SORT_COLUMN: Record<SortField, 'name_key' | 'email_key' | 'phone' | 'sourc
   conversation_count: 'conversation_count',
 };
 const NULLABLE = new Set<SortField>(['name', 'email', 'phone']);
+/** Sort keys no two contacts of a workspace share (the unique indexes): no tie-break by id. */
+const UNIQUE = new Set<SortField>(['phone']);
+
+/** The keyed run's position test: `(key, id) op (cursor)`, or `key op cursor` for a unique key. */
+function keyedAfter(field: SortField, column: string, op: string, at: Cursor): Expression<SqlBool> {
+  return UNIQUE.has(field)
+    ? sql<SqlBool>`${sql.ref(column)} ${sql.raw(op)} ${at.key}`
+    : sql<SqlBool>`(${sql.ref(column)}, c.id) ${sql.raw(op)} (${at.key}, ${at.id})`;
+}
 
 export function sortKey(row: ContactRow, field: SortField): string | number | null {
   return row[SORT_COLUMN[field]];
@@ -199,9 +209,10 @@ function pageQuery(
   if (search) query = query.where(search);
   if (phase === 'keyed') {
     if (NULLABLE.has(sort.field)) query = query.where(column, 'is not', null);
-    if (after) query = query.where(sql<SqlBool>`(${sql.ref(column)}, c.id) ${sql.raw(cmp)} (${after.key}, ${after.id})`);
-    if (through) query = query.where(sql<SqlBool>`(${sql.ref(column)}, c.id) ${sql.raw(upTo)} (${through.key}, ${through.id})`);
-    query = query.orderBy(column, sort.dir).orderBy('c.id', sort.dir);
+    if (after) query = query.where(keyedAfter(sort.field, column, cmp, after));
+    if (through) query = query.where(keyedAfter(sort.field, column, upTo, through));
+    query = query.orderBy(column, sort.dir);
+    if (!UNIQUE.has(sort.field)) query = query.orderBy('c.id', sort.dir);
   } else {
     query = query.where(column, 'is', null);
     if (after) query = query.where('c.id', cmp, after.id);
@@ -323,7 +334,8 @@ async function splitPoints(db: Tx, workspaceId: string, sort: Sort, phase: Phase
     if (offset < 0) continue;
     let q = db.selectFrom('contacts as c').select([sql.ref<string | number | null>(`c.${column}`).as('key'), 'c.id']).where(run);
     if (phase === 'keyed') q = q.orderBy(`c.${column}`, sort.dir);
-    const row = await q.orderBy('c.id', sort.dir).limit(1).offset(offset).executeTakeFirst();
+    if (phase === 'nulls' || !UNIQUE.has(sort.field)) q = q.orderBy('c.id', sort.dir);
+    const row = await q.limit(1).offset(offset).executeTakeFirst();
     if (row && !points.some((p) => p.id === row.id)) points.push({ sort: '', key: row.key, id: row.id });
   }
   return points;
