@@ -382,6 +382,15 @@ describe('the upload', () => {
     expect((await report(done)).rows).toEqual([['row', 'Name', 'Email', 'reason']]);
   });
 
+  it('a file broken after its first chunk fails at once with the reason, keeping the rows committed before it', async () => {
+    const w = await workspace();
+    const good = Array.from({ length: IMPORT_CHUNK_ROWS }, (_, i) => `Person ${i},person${i}@example.com`);
+    const done = await importFile(w, ['Name,Email', ...good, 'Late,"late@example.com', 'Never,never@example.com', ''].join('\n'));
+    expect(done).toMatchObject({ status: 'failed', created: IMPORT_CHUNK_ROWS, report_url: null });
+    expect(done.error).toMatch(/^The import failed: the file is not valid CSV: .*quote/i);
+    expect(await count(w.api)).toBe(IMPORT_CHUNK_ROWS);
+  });
+
   it('reads the file whether the options come before or after it in the form', async () => {
     const w = await workspace();
     const form = new FormData();

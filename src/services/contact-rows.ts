@@ -1,16 +1,52 @@
 // Building and changing contact rows: the rules shared by every use case that writes a contact
 // (create, PATCH, batch, identify, merge).
 import type { Actor } from '../domain/access.js';
-import { type ContactFields, derivedStage, LIMITS, mergePatch, searchKeys } from '../domain/contact.js';
+import { type ContactFields, type ContactInput, derivedStage, LIMITS, mergePatch, normaliseContactInput, searchKeys } from '../domain/contact.js';
 import { Invalid } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { parseTimestamp, toIso } from '../domain/time.js';
 import type { NewEvent } from '../store/events.js';
 import type { ContactRow } from '../store/schema.js';
 import { presentContact } from './contact-view.js';
-import type { HistoricalInput, NoteView } from './contacts.js';
+import type { BatchItemInput, HistoricalInput, NoteView } from './contacts.js';
 
 export const HISTORICAL_FIELDS = ['created_at', 'first_seen', 'last_seen', 'conversation_count'] as const;
+
+/** A batch item through the rules that need no database, and the batch's items that failed them. */
+export interface PreparedItem {
+  index: number;
+  fields: ContactFields;
+  baseline: Baseline | null;
+}
+
+export interface PreparedBatch {
+  count: number;
+  prepared: PreparedItem[];
+  errors: Array<{ index: number; message: string }>;
+}
+
+/**
+ * The batch's per-item rules before it reads the database: migration-only fields need `historical`,
+ * the contact fields are normalised and checked (phones in the workspace's default region), a
+ * migration's dates parsed. Pure, so an import runs it in a thread of its own.
+ */
+export function prepareBatch(items: BatchItemInput[], region: string | null, historical: boolean): PreparedBatch {
+  const batch: PreparedBatch = { count: items.length, prepared: [], errors: [] };
+  items.forEach((item, index) => {
+    try {
+      const given = HISTORICAL_FIELDS.filter((k) => item[k] !== undefined);
+      if (given.length && !historical) throw Invalid.field(given[0]!, 'is read-only (send "historical": true with the admin scope to migrate it)');
+      const contactInput: ContactInput = { ...item };
+      for (const k of HISTORICAL_FIELDS) delete (contactInput as Record<string, unknown>)[k];
+      const fields = normaliseContactInput(contactInput, { region, update: false });
+      batch.prepared.push({ index, fields, baseline: historical && given.length ? parseHistorical(item) : null });
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error;
+      batch.errors.push({ index, message: error.message });
+    }
+  });
+  return batch;
+}
 
 export function requireIdentity(c: { name: string | null; email: string | null; phone: string | null }): void {
   if (c.name === null && c.email === null && c.phone === null) {

@@ -1,7 +1,7 @@
 // Contact use cases. Each write is one transaction: the rows, the tag index and the event that records
 // the change commit together or not at all.
 import { actorOf, type Actor, type Principal } from '../domain/access.js';
-import { type ContactFields, type ContactInput, LIMITS, normaliseContactInput } from '../domain/contact.js';
+import { type ContactInput, LIMITS, normaliseContactInput } from '../domain/contact.js';
 import {
   type Cursor, decodeCursor, encodeCursor, type FilterInput, isIdText, parseFilter, parseLimit, parseSort,
 } from '../domain/contact-query.js';
@@ -22,7 +22,7 @@ import type { ContactRow, WorkspaceRow } from '../store/schema.js';
 import { getWorkspace } from '../store/workspaces.js';
 import { type ContactView, presentContact } from './contact-view.js';
 import {
-  applyBaseline, applyPatch, type Baseline, contactEvent, diff, HISTORICAL_FIELDS, newRow, noteView, parseHistorical, requireIdentity,
+  applyBaseline, applyPatch, contactEvent, diff, newRow, noteView, prepareBatch, type PreparedBatch, requireIdentity,
 } from './contact-rows.js';
 import { decodeNewestFirst, decodeSimpleCursor, encodeSimpleCursor, newestFirstPage } from './cursors.js';
 import type { AutomationService } from './automations.js';
@@ -241,23 +241,17 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
 
     /** The batch's create-or-update, with what an import adds: dry runs and progress in the same transaction. */
     async upsert(p: Principal, items: BatchItemInput[], opts: UpsertOptions): Promise<BatchResult[]> {
-      const { historical, dryRun = false, seen, alongside } = opts;
       const ws = await workspace(p.workspaceId);
-      const results: BatchResult[] = items.map((_, index) => ({ index, status: 'error', id: null, error: null }));
-      const prepared: Array<{ index: number; fields: ContactFields; baseline: Baseline | null }> = [];
-      items.forEach((item, index) => {
-        try {
-          const given = HISTORICAL_FIELDS.filter((k) => item[k] !== undefined);
-          if (given.length && !historical) throw Invalid.field(given[0]!, 'is read-only (send "historical": true with the admin scope to migrate it)');
-          const contactInput: ContactInput = { ...item };
-          for (const k of HISTORICAL_FIELDS) delete (contactInput as Record<string, unknown>)[k];
-          const fields = normaliseContactInput(contactInput, { region: ws.default_phone_region, update: false });
-          prepared.push({ index, fields, baseline: historical && given.length ? parseHistorical(item) : null });
-        } catch (error) {
-          if (!(error instanceof Invalid)) throw error;
-          results[index]!.error = error.message;
-        }
-      });
+      return this.upsertPrepared(p, prepareBatch(items, ws.default_phone_region, opts.historical), opts);
+    },
+
+    /** `upsert` of items already through `prepareBatch` (an import prepares them in a thread of its own). */
+    async upsertPrepared(p: Principal, batch: PreparedBatch, opts: UpsertOptions): Promise<BatchResult[]> {
+      const { dryRun = false, seen, alongside } = opts;
+      const ws = await workspace(p.workspaceId);
+      const results: BatchResult[] = Array.from({ length: batch.count }, (_, index) => ({ index, status: 'error', id: null, error: null }));
+      for (const { index, message } of batch.errors) results[index]!.error = message;
+      const { prepared } = batch;
 
       const run = async (trx: Tx) => {
         await contacts.serialiseMatchingWrites(trx, store.dialect, ws.id);

@@ -7,20 +7,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
+import type { Worker } from 'node:worker_threads';
 import { parse } from 'csv-parse';
 import { actorOf, type Actor, grants, type Principal, scopesOf } from '../domain/access.js';
 import { csvCell, csvLine, neutralise } from '../domain/csv.js';
 import { parseLimit } from '../domain/contact-query.js';
 import { Forbidden, Gone, Invalid, NotFound, TooLarge } from '../domain/errors.js';
 import { newId, randomToken, sameToken } from '../domain/ids.js';
-import { detectDelimiter, HISTORICAL_IMPORT_FIELDS, type Mapping, recordToItem, resolveMapping } from '../domain/import-mapping.js';
+import { detectDelimiter, HISTORICAL_IMPORT_FIELDS, type Mapping, resolveMapping } from '../domain/import-mapping.js';
 import { toIso } from '../domain/time.js';
 import { refreshStatistics } from '../store/contacts.js';
 import { enqueueJob } from '../store/jobs.js';
 import type { ImportRow } from '../store/schema.js';
 import * as tasks from '../store/tasks.js';
-import type { JobContext } from '../jobs/runner.js';
-import type { BatchItemInput, BatchResult, ContactService, Page } from './contacts.js';
+import { getWorkspace } from '../store/workspaces.js';
+import type { ImportThreadData, ImportThreadMessage } from '../jobs/import-worker.js';
+import { type JobContext, PermanentJobError } from '../jobs/runner.js';
+import { startThread } from '../jobs/threads.js';
+import type { BatchResult, ContactService, Page } from './contacts.js';
 import { decodeNewestFirst, newestFirstPage } from './cursors.js';
 import type { ServiceDeps } from './deps.js';
 import { DOWNLOAD_WINDOW_MS } from './exports.js';
@@ -121,9 +125,68 @@ async function readHeader(file: string): Promise<{ columns: string[]; delimiter:
 }
 
 
-/** An export's neutralised cell ('=...) comes back as it was. */
-function unneutralise(value: string): string {
-  return /^'[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
+
+type ImportChunk = Extract<ImportThreadMessage, { type: 'chunk' }>;
+
+/**
+ * The chunks an import's reading thread sends, in order, ending with its `end`. Taking a chunk lets the
+ * thread prepare one more, so it stays at most CHUNKS_AHEAD ahead. Stops at the thread's failure or
+ * when the job is told to stop.
+ */
+function chunksFrom(worker: Worker, signal: AbortSignal): { chunks: AsyncIterable<ImportChunk | Extract<ImportThreadMessage, { type: 'end' }>>; stop(): Promise<number> } {
+  const queue: ImportThreadMessage[] = [];
+  let failure: Error | null = null;
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    wake?.();
+    wake = null;
+  };
+  worker.on('message', (m: ImportThreadMessage) => {
+    if (m.type === 'failed') failure ??= m.permanent ? new PermanentJobError(m.message) : new Error(m.message);
+    else queue.push(m);
+    notify();
+  });
+  worker.on('error', (error) => {
+    failure ??= error;
+    notify();
+  });
+  worker.on('exit', () => {
+    if (!ended) failure ??= new Error('the thread reading the file stopped');
+    notify();
+  });
+  const stopped = () => {
+    failure ??= new Error('import interrupted');
+    notify();
+  };
+  signal.addEventListener('abort', stopped, { once: true });
+  return {
+    chunks: {
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          if (signal.aborted) stopped();
+          if (failure) throw failure;
+          const m = queue.shift();
+          if (!m) {
+            await new Promise<void>((resolve) => (wake = resolve));
+            continue;
+          }
+          if (m.type === 'end') {
+            ended = true;
+            yield m;
+            return;
+          }
+          worker.postMessage('more');
+          yield m as ImportChunk;
+        }
+      },
+    },
+    stop: () => {
+      ended = true;
+      signal.removeEventListener('abort', stopped);
+      return worker.terminate();
+    },
+  };
 }
 
 export function createImportService(deps: ImportDeps, contacts: ContactService) {
@@ -295,18 +358,19 @@ export function createImportService(deps: ImportDeps, contacts: ContactService) 
           reportBytes = header.length;
         }
         const seen = o.dry_run ? new Set<string>() : undefined;
-        const parser = fs.createReadStream(row.file_path).pipe(parse({ bom: true, delimiter: o.delimiter, relax_column_count: true, relax_quotes: true }));
-        let index = -1; // -1: the header
+        const ws = await getWorkspace(store.db, row.workspace_id);
+        const thread = chunksFrom(startThread('import-worker', {
+          file: row.file_path, delimiter: o.delimiter, columns: o.columns, mapping: o.mapping, historical: o.historical,
+          resumeAfter: row.cursor_row, region: ws?.default_phone_region ?? null, chunkRows: IMPORT_CHUNK_ROWS,
+        } satisfies ImportThreadData), ctx.signal);
         let consumed = row.cursor_row;
-        let chunk: Array<{ rowNumber: number; record: string[] }> = [];
         let state = row;
 
-        const flush = async () => {
-          const items = chunk.map(({ record }) => recordToItem(o.columns, record.map(unneutralise), o.mapping, o.historical) as BatchItemInput);
+        const write = async ({ records, batch, consumed: through, bytes }: ImportChunk) => {
           const lines: string[] = [];
           const at = reportBytes;
           let next: Partial<ImportRow> = {};
-          await contacts.upsert(o.principal, items, {
+          await contacts.upsertPrepared(o.principal, batch, {
             historical: o.historical, dryRun: o.dry_run, seen,
             alongside: async (trx, results: BatchResult[]) => {
               lines.length = 0;
@@ -315,7 +379,7 @@ export function createImportService(deps: ImportDeps, contacts: ContactService) 
                 if (r.status === 'error') count.failed++;
                 else count[r.status]++;
                 if (r.status === 'error' || r.status === 'skipped') {
-                  const { rowNumber, record } = chunk[i]!;
+                  const { rowNumber, record } = records[i]!;
                   const cells = o.columns.map((_, c) => csvCell(neutralise(record[c] ?? '')));
                   lines.push(csvLine([String(rowNumber), ...cells, csvCell(neutralise(r.error ?? r.status))]));
                 }
@@ -324,33 +388,30 @@ export function createImportService(deps: ImportDeps, contacts: ContactService) 
               // Written at the committed end each time, so a unit run again overwrites rather than repeats.
               if (text.length) await report.write(text, 0, text.length, at);
               next = {
-                cursor_row: consumed, created: state.created + count.created, updated: state.updated + count.updated,
+                cursor_row: through, created: state.created + count.created, updated: state.updated + count.updated,
                 skipped: state.skipped + count.skipped, failed: state.failed + count.failed, report_bytes: at + text.length,
-                progress: Math.min(0.99, parser.info.bytes / Math.max(1, o.bytes)),
+                progress: Math.min(0.99, bytes / Math.max(1, o.bytes)),
               };
               await tasks.updateTask(trx, 'imports', id, next);
             },
           });
           state = { ...state, ...next };
           reportBytes = state.report_bytes;
-          chunk = [];
         };
 
-        // Every record counts for the row numbers (a spreadsheet's: the header is row 1) and for where
-        // to resume; blank lines and rows of empty cells are passed over.
-        const resumeAfter = row.cursor_row;
-        await store.withBulkWrite(async () => {
-          for await (const record of parser) {
-            index++;
-            if (index === 0 || index <= resumeAfter) continue;
-            if (ctx.signal.aborted) throw new Error('import interrupted');
-            consumed = index;
-            if ((record as string[]).every((cell) => cell.trim() === '')) continue;
-            chunk.push({ rowNumber: index + 1, record: record as string[] });
-            if (chunk.length >= IMPORT_CHUNK_ROWS) await flush();
-          }
-          if (chunk.length) await flush();
-        });
+        try {
+          await store.withBulkWrite(async () => {
+            for await (const message of thread.chunks) {
+              if (message.type === 'end') consumed = message.consumed;
+              else {
+                await write(message);
+                consumed = message.consumed;
+              }
+            }
+          });
+        } finally {
+          await thread.stop();
+        }
         if (consumed > state.cursor_row) {
           await store.transaction((trx) => tasks.updateTask(trx, 'imports', id, { cursor_row: consumed }));
         }
