@@ -19,7 +19,7 @@ import {
 } from './processes.mjs';
 import { measureRaw, openRaw } from './raw.mjs';
 import { machineInfo, renderMarkdown, renderSummary } from './report.mjs';
-import { importFile, measureExport, measureImport, rawExport, rawImport } from './transfer.mjs';
+import { copyDatabase, importFile, measureExport, measureImport, rawExport, rawImport } from './transfer.mjs';
 
 const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 
@@ -144,8 +144,13 @@ async function measureDatabase(kind, env, target, count, opts, gen, state, resul
   log(`${kind}: exported ${result.export.rows.toLocaleString('en-US')} rows in ${result.export.seconds.toFixed(1)} s = ${Math.round(result.export.rowsPerSecond).toLocaleString('en-US')} rows/s`);
   const importCount = opts.importCount ?? count;
   let importCsv = null;
+  const rawImportFile = target.dialect === 'sqlite' ? path.join(path.dirname(target.file), 'raw-import.db') : null;
   if (importCount > 0) {
     importCsv = await importFile(result.generator, importCount, opts.seed + 1);
+    if (target.dialect === 'sqlite') {
+      log(`${kind}: copying the database for the raw engine's import`);
+      await copyDatabase(target.file, rawImportFile);
+    }
     log(`${kind}: CSV import of ${importCount.toLocaleString('en-US')} rows`);
     result.import = await measureImport(server.url, client, key, importCsv, server.pid);
   }
@@ -158,7 +163,7 @@ async function measureDatabase(kind, env, target, count, opts, gen, state, resul
     // The product's figures stand without the raw engine's: a failure here is logged, not fatal.
     try {
       result.rawExport = rawExport(target.file, ws, path.join(path.dirname(target.file), 'raw-export.csv'));
-      if (importCsv) result.rawImport = await rawImport(target.file, importCsv, path.join(path.dirname(target.file), 'raw-import.db'));
+      if (importCsv) result.rawImport = await rawImport(rawImportFile, ws, importCsv);
     } catch (error) {
       log(`${kind}: the raw engine's export or import failed: ${error.message}`);
     }

@@ -116,55 +116,84 @@ export function rawExport(dbFile, workspaceId, outFile) {
 }
 
 /**
- * The raw engine's import: the file parsed with csv-parse and inserted by prepared statements, 1,000
- * rows a transaction, into an empty copy of the product's schema (every index and the FTS5 triggers),
- * with a lookup by email first: the least work a deduplicating import of these rows can do.
+ * A page-for-page copy of the live database (SQLite's backup API), taken just before the product's
+ * import, so that the raw engine imports into the same million contacts.
  */
-export async function rawImport(schemaFrom, csvFile, scratchFile) {
-  const src = new Database(schemaFrom, { readonly: true });
-  const ddl = src.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'contacts_fts_%' AND tbl_name IN ('workspaces', 'contacts', 'contacts_fts') ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END").pluck().all();
-  src.close();
-  fs.rmSync(scratchFile, { force: true });
-  const db = new Database(scratchFile);
+export async function copyDatabase(file, to) {
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(to + suffix, { force: true });
+  const db = new Database(file, { readonly: true });
+  try {
+    await db.backup(to);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The raw engine's import, into the copy: the same writes as the product's, by hand, the fastest way we
+ * know. A transaction per 2,500 rows with the server's import settings (128 MB page cache, the log
+ * checkpointed every 100,000 pages, synchronous FULL); each row looked up by email, then by phone; a
+ * new contact inserted with its tag rows and its contact.created event by prepared statements; its
+ * search-index rows added by one statement per transaction (a row at a time, FTS5 writes a segment
+ * per statement: four times slower). No validation, no phone parsing, no HTTP. The copy is removed after.
+ */
+export async function rawImport(copyFile, workspaceId, csvFile) {
+  const db = new Database(copyFile);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  // As the server runs: statement journals in memory (without, each insert writes its pages to a temp file).
+  db.pragma('secure_delete = ON');
   db.pragma('temp_store = MEMORY');
-  for (const stmt of ddl) db.exec(stmt);
-  const now = Date.now();
-  db.prepare("INSERT INTO workspaces (id, name, plan, timezone, created_at, updated_at) VALUES ('wsp_raw', 'raw', 'enterprise', 'UTC', ?, ?)").run(now, now);
+  db.pragma('cache_size = -128000');
+  db.pragma('wal_autocheckpoint = 100000');
+  db.exec('DROP TRIGGER contacts_fts_insert');
   const find = db.prepare('SELECT seq FROM contacts WHERE workspace_id = ? AND email_lower = ?');
   const findPhone = db.prepare('SELECT seq FROM contacts WHERE workspace_id = ? AND phone = ?');
   const insert = db.prepare(`INSERT INTO contacts (id, workspace_id, name, email, email_lower, phone, company, source, first_seen, last_seen, conversation_count, tags,
-    page_url, ip_country, created_at, updated_at, name_key, email_key, phone_digits, word_prefixes) VALUES (?, 'wsp_raw', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    page_url, ip_country, created_at, updated_at, name_key, email_key, phone_digits, word_prefixes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const tag = db.prepare('INSERT OR IGNORE INTO contact_tags (contact_id, tag, workspace_id) VALUES (?, ?, ?)');
+  const event = db.prepare("INSERT INTO events (id, workspace_id, contact_id, type, actor, data, occurred_at) VALUES (?, ?, ?, 'contact.created', ?, ?, ?)");
   const update = db.prepare('UPDATE contacts SET name = ?, updated_at = ? WHERE seq = ?');
+  const lastSeq = db.prepare('SELECT max(seq) FROM contacts').pluck();
+  const index = db.prepare('INSERT INTO contacts_fts (rowid, name, email, phone, words) SELECT seq, name_key, email_key, phone_digits, word_prefixes FROM contacts WHERE seq > ?');
   const fold = (s) => (s ? s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase() : null);
-  let rows = 0, seq = 0;
+  const actor = JSON.stringify({ type: 'api_key', id: 'key_raw' });
+  let rows = 0, n = 0;
   const t0 = clockMs();
-  let chunk = [];
-  const flush = db.transaction((records) => {
+  const write = db.transaction((records) => {
+    const before = lastSeq.get();
+    const now = Date.now();
     for (const r of records) {
       const emailLower = r[2] ? r[2].toLowerCase() : null;
-      // Matched as the product matches: by email, then by phone.
-      const found = (emailLower ? find.get('wsp_raw', emailLower) : undefined) ?? (r[3] ? findPhone.get('wsp_raw', r[3]) : undefined);
-      if (found) update.run(r[1], now, found.seq);
-      else {
-        insert.run(`ctc_raw${++seq}`, r[1] || null, r[2] || null, emailLower, r[3] || null, r[4] || null, r[5] || 'api', now, now,
-          r[9] ? JSON.stringify(r[9].split(',')) : '[]', r[10] || null, r[11] || null, now, now, fold(r[1]), fold(r[2]), r[3] ? r[3].replace(/\D/g, '') : null, ' ' + (fold(r[1]) ?? ''));
+      const found = (emailLower ? find.get(workspaceId, emailLower) : undefined) ?? (r[3] ? findPhone.get(workspaceId, r[3]) : undefined);
+      if (found) {
+        update.run(r[1] || null, now, found.seq);
+        continue;
       }
+      const id = `ctc_${now.toString(36).padStart(8, '0')}raw${(++n).toString(36).padStart(13, '0')}`;
+      const tags = r[9] ? r[9].split(',') : [];
+      insert.run(id, workspaceId, r[1] || null, r[2] || null, emailLower, r[3] || null, r[4] || null, r[5] || 'api', now, now,
+        JSON.stringify(tags), r[10] || null, r[11] || null, now, now, fold(r[1]), fold(r[2]), r[3] ? r[3].replace(/\D/g, '') : null, ' ' + (fold(r[1]) ?? ''));
+      for (const t of tags) tag.run(id, t, workspaceId);
+      event.run(`evt_${id.slice(4)}`, workspaceId, id, actor, JSON.stringify({
+        id, name: r[1] || null, email: r[2] || null, phone: r[3] || null, company: r[4] || null, source: r[5] || 'api', tags,
+        page_url: r[10] || null, ip_country: r[11] || null, metadata: {}, lifecycle_stage: 'new', archived: false,
+        first_seen: now, last_seen: now, conversation_count: 0, created_at: now, updated_at: now,
+      }), now);
     }
+    index.run(before);
   });
+  let chunk = [];
   for await (const record of fs.createReadStream(csvFile).pipe(parse({ from_line: 2, relax_column_count: true }))) {
     chunk.push(record);
     rows++;
-    if (chunk.length === 1000) {
-      flush(chunk);
+    if (chunk.length === 2500) {
+      write(chunk);
       chunk = [];
     }
   }
-  flush(chunk);
+  if (chunk.length) write(chunk);
   const seconds = (clockMs() - t0) / 1000;
   db.close();
-  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(scratchFile + suffix, { force: true });
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(copyFile + suffix, { force: true });
   return { rows, seconds, rowsPerSecond: rows / seconds };
 }
