@@ -146,7 +146,7 @@ export async function rawImport(copyFile, workspaceId, csvFile) {
   db.pragma('cache_size = -128000');
   db.pragma('wal_autocheckpoint = 100000');
   db.exec('DROP TRIGGER contacts_fts_insert');
-  const find = db.prepare('SELECT seq FROM contacts WHERE workspace_id = ? AND email_lower = ?');
+  const find = db.prepare('SELECT seq FROM contacts WHERE workspace_id = ? AND email_key = ? AND email_lower = ?');
   const findPhone = db.prepare('SELECT seq FROM contacts WHERE workspace_id = ? AND phone = ?');
   const insert = db.prepare(`INSERT INTO contacts (id, workspace_id, name, email, email_lower, phone, company, source, first_seen, last_seen, conversation_count, tags,
     page_url, ip_country, created_at, updated_at, name_key, email_key, phone_digits, word_prefixes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -164,7 +164,7 @@ export async function rawImport(copyFile, workspaceId, csvFile) {
     const now = Date.now();
     for (const r of records) {
       const emailLower = r[2] ? r[2].toLowerCase() : null;
-      const found = (emailLower ? find.get(workspaceId, emailLower) : undefined) ?? (r[3] ? findPhone.get(workspaceId, r[3]) : undefined);
+      const found = (emailLower ? find.get(workspaceId, fold(emailLower), emailLower) : undefined) ?? (r[3] ? findPhone.get(workspaceId, r[3]) : undefined);
       if (found) {
         update.run(r[1] || null, now, found.seq);
         continue;
@@ -172,7 +172,7 @@ export async function rawImport(copyFile, workspaceId, csvFile) {
       const id = `ctc_${now.toString(36).padStart(8, '0')}raw${(++n).toString(36).padStart(13, '0')}`;
       const tags = r[9] ? r[9].split(',') : [];
       insert.run(id, workspaceId, r[1] || null, r[2] || null, emailLower, r[3] || null, r[4] || null, r[5] || 'api', now, now,
-        JSON.stringify(tags), r[10] || null, r[11] || null, now, now, fold(r[1]), fold(r[2]), r[3] ? r[3].replace(/\D/g, '') : null, ' ' + (fold(r[1]) ?? ''));
+        JSON.stringify(tags), r[10] || null, r[11] || null, now, now, fold(r[1]), fold(emailLower), r[3] ? r[3].replace(/\D/g, '') : null, ' ' + (fold(r[1]) ?? ''));
       for (const t of tags) tag.run(id, t, workspaceId);
       event.run(`evt_${id.slice(4)}`, workspaceId, id, actor, JSON.stringify({
         id, name: r[1] || null, email: r[2] || null, phone: r[3] || null, company: r[4] || null, source: r[5] || 'api', tags,

@@ -53,6 +53,11 @@ export function fold(value: string): string {
   return value.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
 }
 
+/** The folded form of a lowercased address: what the email sort orders by and the email index leads with. */
+export function emailKey(emailLower: string): string {
+  return fold(emailLower);
+}
+
 function chars(value: string): number {
   let n = 0;
   for (const _ of value) n++;
@@ -289,7 +294,8 @@ export function searchKeys(c: { id: string; name: string | null; email: string |
   for (const w of [...words(c.name), ...words(c.email), ...words(c.id)]) prefixes.add(Array.from(w).slice(0, 2).join(''));
   return {
     name_key: c.name === null ? null : fold(c.name),
-    email_key: c.email === null ? null : fold(c.email),
+    // From the lowercase address, as email_lower is: the unique index holds both (store/migrations.ts).
+    email_key: c.email === null ? null : emailKey(c.email.toLowerCase()),
     phone_digits: c.phone === null ? null : c.phone.replace(/\D/g, ''),
     word_prefixes: [...prefixes].map((p) => '  ' + p).join(''),
   };

@@ -35,12 +35,18 @@ const SORT_COLUMN: Record<SortField, 'name_key' | 'email_key' | 'phone' | 'sourc
 const NULLABLE = new Set<SortField>(['name', 'email', 'phone']);
 /** Sort keys no two contacts of a workspace share (the unique indexes): no tie-break by id. */
 const UNIQUE = new Set<SortField>(['phone']);
+/**
+ * Sorts whose index holds the key but not `id` after it (email: the unique index of (email_key,
+ * email_lower)): the engines range over the key alone, then put the rare ties in id order.
+ */
+const KEY_ONLY_INDEX = new Set<SortField>(['email']);
 
 /** The keyed run's position test: `(key, id) op (cursor)`, or `key op cursor` for a unique key. */
 function keyedAfter(field: SortField, column: string, op: string, at: Cursor): Expression<SqlBool> {
-  return UNIQUE.has(field)
-    ? sql<SqlBool>`${sql.ref(column)} ${sql.raw(op)} ${at.key}`
-    : sql<SqlBool>`(${sql.ref(column)}, c.id) ${sql.raw(op)} (${at.key}, ${at.id})`;
+  if (UNIQUE.has(field)) return sql<SqlBool>`${sql.ref(column)} ${sql.raw(op)} ${at.key}`;
+  const pair = sql<SqlBool>`(${sql.ref(column)}, c.id) ${sql.raw(op)} (${at.key}, ${at.id})`;
+  // A row-value test is an index range only over the index's own columns: the key's range, spelled out.
+  return KEY_ONLY_INDEX.has(field) ? sql<SqlBool>`${sql.ref(column)} ${sql.raw(op[0] + '=')} ${at.key} AND ${pair}` : pair;
 }
 
 export function sortKey(row: ContactRow, field: SortField): string | number | null {

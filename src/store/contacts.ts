@@ -1,6 +1,7 @@
 // Contact rows and their tags. Every function takes the workspace first and runs inside whatever
 // transaction it is handed.
 import { sql } from 'kysely';
+import { emailKey } from '../domain/contact.js';
 import type { Dialect, Tx } from './db.js';
 import type { ContactRow } from './schema.js';
 
@@ -27,7 +28,9 @@ export async function getContact(db: Tx, workspaceId: string, id: string): Promi
 }
 
 export async function findByEmail(db: Tx, workspaceId: string, emailLower: string): Promise<ContactRow | undefined> {
-  return db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('email_lower', '=', emailLower).executeTakeFirst();
+  // The unique index leads with the folded form (store/migrations.ts, 0006).
+  return db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('email_key', '=', emailKey(emailLower))
+    .where('email_lower', '=', emailLower).executeTakeFirst();
 }
 
 export async function findByPhone(db: Tx, workspaceId: string, phone: string): Promise<ContactRow | undefined> {
@@ -37,9 +40,14 @@ export async function findByPhone(db: Tx, workspaceId: string, phone: string): P
 /** Existing contacts holding any of these emails (lowercased) or phones: one query for a whole batch. */
 export async function findByIdentities(db: Tx, workspaceId: string, emails: string[], phones: string[]): Promise<ContactRow[]> {
   const out: ContactRow[] = [];
-  for (let i = 0; i < emails.length; i += 500) {
-    out.push(...((await db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId)
-      .where('email_lower', 'in', emails.slice(i, i + 500)).execute()) as ContactRow[]));
+  // By the folded forms the email index leads with; an address that only shares its folded form with
+  // one asked for is not what was asked.
+  const wanted = new Set(emails);
+  const keys = [...new Set(emails.map(emailKey))];
+  for (let i = 0; i < keys.length; i += 500) {
+    const rows = (await db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId)
+      .where('email_key', 'in', keys.slice(i, i + 500)).execute()) as ContactRow[];
+    out.push(...rows.filter((r) => wanted.has(r.email_lower!)));
   }
   for (let i = 0; i < phones.length; i += 500) {
     out.push(...((await db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId)

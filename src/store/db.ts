@@ -7,7 +7,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.js';
-import { migrateToLatest } from './migrations.js';
+import { migrate } from './migrations.js';
 import { openReadOnly } from './reader.js';
 import type { Tables } from './schema.js';
 
@@ -36,7 +36,8 @@ export interface Store {
   withBulkWrite<T>(fn: () => Promise<T>): Promise<T>;
   /** Runs `fn` as one unit of work: all of it commits, or none of it. */
   transaction<T>(fn: (trx: Tx) => Promise<T>): Promise<T>;
-  migrate(): Promise<string[]>;
+  /** Brings the schema up to date, or up to the migration named (tests of a migration's data step). */
+  migrate(upTo?: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -100,7 +101,7 @@ function openSqlite(file: string, synchronous: 'FULL' | 'NORMAL'): Store {
       }
     },
     transaction: (fn) => group.run(fn),
-    migrate: () => migrateToLatest(db as Kysely<unknown>, 'sqlite'),
+    migrate: (upTo) => migrate(db as Kysely<unknown>, 'sqlite', null, upTo ?? null),
     async close() {
       if (closed) return;
       closed = true;
@@ -158,13 +159,13 @@ function openPostgres(database: Extract<Config['database'], { kind: 'postgres' }
     openReader: () => null,
     withBulkWrite: (fn) => fn(),
     transaction: (fn) => withRetry(() => db.transaction().execute(fn)),
-    async migrate() {
+    async migrate(upTo) {
       if (database.schema) await sql.raw(`CREATE SCHEMA IF NOT EXISTS ${database.schema}`).execute(db);
       // Kysely's migrator looks at the tables of every schema; one dropped at that moment (by another
       // deployment or test run sharing the database) fails the lookup with 3F000. Looking again works.
       for (let attempt = 1; ; attempt++) {
         try {
-          return await migrateToLatest(db as Kysely<unknown>, 'postgres', database.schema);
+          return await migrate(db as Kysely<unknown>, 'postgres', database.schema, upTo ?? null);
         } catch (error) {
           if ((error as { code?: string }).code !== '3F000' || attempt >= 5) throw error;
           await new Promise((r) => setTimeout(r, 100 * attempt));
