@@ -1,9 +1,11 @@
 // The contact list: filters, search, sort and keyset pagination, on both databases.
 //
-// Sort: every sort has an index ending in `id`; a page is a range scan after the cursor's (key, id).
-// Phone, unique in a workspace, is the exception: its unique index orders by the phone alone, and the
-// cursor's key is enough. Nullable keys (name, email, phone) sort nulls last in both directions, so a
-// list is walked in two runs: rows with a key in (key, id) order, then rows without one in id order.
+// Sort: every sort has an index on its key, most ending in `id`; a page is a range scan after the
+// cursor's (key, id). Phone, unique in a workspace, is the exception: its unique index orders by the
+// phone alone, and the cursor's key is enough. Email reads the unique index of (email_key,
+// email_lower): a range over the key, with the rare ties of folded forms put in id order by the
+// engine. Nullable keys (name, email, phone) sort nulls last in both directions, so a list is walked
+// in two runs: rows with a key in (key, id) order, then rows without one in id order.
 //
 // Search plans differ by engine. PostgreSQL's planner sees pg_trgm statistics and picks between the
 // trigram index and walking the sort index itself. SQLite's FTS5 always collects every match, which is
