@@ -73,6 +73,8 @@ describe('from anonymous visitor to one contact', () => {
     });
     expect(await contact(api, c.id)).toMatchObject({ conversation_count: 3, first_seen: iso(T0), last_seen: iso(T0 + 2 * DAY + 5 * MIN), source: 'widget', page_url: 'https://acme.com/pricing' });
     expect(await count(api)).toBe(1);
+    // Found by search at once, by name and by email.
+    for (const q of ['sarah joh', 'acme.com']) expect((await api.get(`/v1/contacts?q=${encodeURIComponent(q)}`)).body.data.map((x: any) => x.id), q).toEqual([c.id]);
     for (const conv of convs) expect((await api.get(`/v1/conversations/${conv.id}`)).body.contact_id).toBe(c.id);
     expect((await api.get('/v1/conversations?anonymous=true')).body.data).toEqual([]);
 

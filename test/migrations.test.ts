@@ -1,12 +1,16 @@
-// A migration that changes rows as well as the schema, run on a database as the version before it left
-// it: 0006 moves the email sort into the unique email index, keyed (workspace_id, email_key,
+// Migrations run on a database as the version before them left it. 0006 changes rows as well as the
+// schema: it moves the email sort into the unique email index, keyed (workspace_id, email_key,
 // email_lower), which means what the old index did only if every key is the folded form of the
-// lowercase address. Rows written otherwise get their key folded again.
+// lowercase address; rows written otherwise get their key folded again. 0007 moves the writing of new
+// contacts' search-index rows (SQLite) from a trigger to insertContacts: rows indexed either way are
+// found.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUniqueViolation, openStore, type Store } from '../src/store/db.js';
 import { newRow } from '../src/services/contact-rows.js';
-import { findByEmail, findByIdentities } from '../src/store/contacts.js';
+import { findByEmail, findByIdentities, insertContacts } from '../src/store/contacts.js';
+import { countContacts } from '../src/store/contact-list.js';
+import { parseFilter } from '../src/domain/contact-query.js';
 import type { ContactRow } from '../src/store/schema.js';
 import { createTestDatabase, testConfig, type TestDatabase } from './support/server.js';
 
@@ -38,7 +42,7 @@ afterAll(async () => {
 
 describe('0006: the email sort in the unique email index', () => {
   it('runs on the earlier schema and folds the keys that were folded otherwise', async () => {
-    expect(await store.migrate()).toEqual(['0006_email_sort']);
+    expect(await store.migrate('0006_email_sort')).toEqual(['0006_email_sort']);
     const rows = await store.db.selectFrom('contacts').select(['id', 'email_key']).orderBy('id').execute();
     expect(rows).toEqual([
       { id: 'ctc_m1', email_key: 'zoe.aberg@example.se' },
@@ -59,5 +63,21 @@ describe('0006: the email sort in the unique email index', () => {
     await expect(again).rejects.toSatisfy(isUniqueViolation);
     await store.db.insertInto('contacts').values(contact('ctc_m5', 'zoe.aberg@example.se', 'zoe.aberg@example.se')).execute();
     expect((await findByEmail(store.db, 'wsp_m', 'zoe.aberg@example.se'))?.id).toBe('ctc_m5');
+  });
+});
+
+describe('0007: search-index rows of new contacts written with them, not by a trigger', () => {
+  const found = (q: string) => countContacts(store.db, store.dialect, 'wsp_m', parseFilter({ q }, { timezone: 'UTC', now: T }));
+
+  it('finds the contacts indexed before it and those inserted after it, one at a time or many', async () => {
+    expect(await store.migrate()).toEqual(['0007_search_index_on_insert']);
+    expect(await found('example.se')).toBe(2);
+    await store.transaction((trx) => insertContacts(trx, store.dialect, [contact('ctc_m6', 'quentin.one@later.example', 'quentin.one@later.example')]));
+    await store.transaction((trx) => insertContacts(trx, store.dialect, Array.from({ length: 700 }, (_, i) =>
+      contact(`ctc_n${i}`, `many.${i}@bulk.example`, `many.${i}@bulk.example`))));
+    expect(await found('quentin')).toBe(1);
+    expect(await found('bulk.example')).toBe(700);
+    expect(await found('many.699@')).toBe(1);
+    expect(await found('example.se')).toBe(2);
   });
 });

@@ -145,7 +145,7 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
         // Under a contact limit, concurrent creates count in turn (PostgreSQL; SQLite has one writer).
         if (limitsOf(ws).contacts !== null) await contacts.serialiseMatchingWrites(trx, store.dialect, ws.id);
         await assertUnique(trx, ws.id, row);
-        await contacts.insertContacts(trx, [row]);
+        await contacts.insertContacts(trx, store.dialect, [row]);
         await contacts.replaceTags(trx, ws.id, row.id, fields.tags ?? [], false);
         const overLimit = await enforceContactLimit(trx, ws, now);
         await events.appendEvents(trx, [contactEvent('contact.created', row, actorOf(p), now), ...overLimit]);
@@ -325,7 +325,7 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
           await alongside?.(trx, results);
           return;
         }
-        await contacts.insertContacts(trx, [...created.values()]);
+        await contacts.insertContacts(trx, store.dialect, [...created.values()]);
         for (const row of updated.values()) await contacts.updateContact(trx, ws.id, row.id, diff(original.get(row.id)!, row));
         const retagged = [...updated.values()].filter((r) => r.tags !== original.get(r.id)!.tags);
         await contacts.deleteTagRows(trx, retagged.map((r) => r.id));

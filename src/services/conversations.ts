@@ -399,7 +399,7 @@ export function createConversationService({ store, clock }: ServiceDeps, rules: 
         } else {
           const first = visitor ? (await convs.listConversations(trx, ws.id, { visitorId: visitor.id }, null, 1000)).at(-1) ?? conv : conv;
           row = newRow(ws.id, { ...fields, source: conv.channel, page_url: first.page_url ?? conv.page_url, ip_country: keptCountry(conv.ip_country, consent?.given === true) }, now);
-          await contacts.insertContacts(trx, [row]);
+          await contacts.insertContacts(trx, store.dialect, [row]);
           created = true;
         }
         await convs.linkConversations(trx, ws.id, visitor?.id ?? null, conv.id, row.id);

@@ -1,12 +1,13 @@
 // The events table: the transactional outbox and the activity timeline, written in the same transaction
 // as the change it records.
+import { insertRows } from './bulk-insert.js';
 import type { Tx } from './db.js';
 import type { EventRow } from './schema.js';
 
 export type NewEvent = Omit<EventRow, 'seq'>;
 
 export async function appendEvents(db: Tx, events: NewEvent[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 500) await db.insertInto('events').values(events.slice(i, i + 500)).execute();
+  await insertRows(db, 'events', events, 500);
 }
 
 export async function contactTimeline(db: Tx, workspaceId: string, contactId: string, beforeSeq: number | null, limit: number) {
