@@ -89,10 +89,15 @@ function throughputRows(db) {
     const perMillion = im.seconds * (1_000_000 / im.rows);
     const raw = db.rawImport ? `; raw engine ${fmtInt(db.rawImport.rowsPerSecond)} rows/s (hand-written SQL into a copy of the same database: the same rows, tags, events and search index, matched by email then phone, without validation)` : '';
     rows.push({ key: 'import', label: 'CSV import: POST /v1/imports (text/csv), deduplicated and validated, until completed',
-      result: `${fmtInt(im.rows)} rows in ${im.seconds.toFixed(1)} s = ${fmtInt(im.rowsPerSecond)} rows/s (created ${fmtInt(im.created)}, updated ${fmtInt(im.updated)}, failed ${fmtInt(im.failed)})${im.rows < 1_000_000 ? `; ${perMillion.toFixed(0)} s per million at this rate` : ''}${raw}`,
+      result: `${fmtInt(im.rows)} rows in ${im.seconds.toFixed(1)} s = ${fmtInt(im.rowsPerSecond)} rows/s (created ${fmtInt(im.created)}, updated ${fmtInt(im.updated)}, failed ${fmtInt(im.failed)})${im.rows < 1_000_000 ? `; ${perMillion.toFixed(0)} s per million at this rate` : ''}${during(im.createsDuring)}${raw}`,
       target: `1,000,000 rows < ${TARGETS.importSecondsPerMillion} s`, met: yes(perMillion < TARGETS.importSecondsPerMillion) });
   }
   return rows.map((r) => ({ ...r, missed: r.met.startsWith('**no') }));
+}
+
+/** The API creates made while the import ran (one every 100 ms), as a user would feel them. */
+function during(c) {
+  return c?.n ? `; a POST /v1/contacts made meanwhile (${fmtInt(c.n)}, one every 100 ms) answered in ${fmtMs(c.p50)} at the median, ${fmtMs(c.p95)} p95, ${fmtMs(c.max)} at most` : '';
 }
 
 const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');

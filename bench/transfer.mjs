@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { parse } from 'csv-parse';
 import { json } from './client.mjs';
 import { log, readMemory, ROOT, runToFile } from './processes.mjs';
-import { clockMs } from './stats.mjs';
+import { clockMs, summarise } from './stats.mjs';
 
 /** Polls a task until it settles, sampling the server's RSS against the task's row count. */
 async function follow(client, pathOf, pid, rowsOf) {
@@ -63,7 +63,26 @@ export async function importFile(generator, count, seed) {
   return file;
 }
 
-/** `POST /v1/imports` with the file as a text/csv body into a fresh workspace's key; rows per second. */
+/**
+ * A person added through the API every 100 ms while `running()`: what an agent's write waits while an
+ * import holds the database (SQLite has one writer). Latency of each create, in ms.
+ */
+async function probeWrites(client, running) {
+  const ms = [];
+  for (let i = 0; running(); i++) {
+    const t0 = clockMs();
+    const res = await client.post('/v1/contacts', { name: `Probe ${i}`, email: `probe-${i}-${process.pid}@during-import.example` });
+    if (res.status !== 201) throw new Error(`create during the import answered ${res.status}: ${res.text.slice(0, 200)}`);
+    ms.push(clockMs() - t0);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return summarise(ms);
+}
+
+/**
+ * `POST /v1/imports` with the file as a text/csv body into a fresh workspace's key; rows per second,
+ * and the latency of API creates made meanwhile.
+ */
 export async function measureImport(baseUrl, client, key, file, pid) {
   const url = new URL('/v1/imports', baseUrl);
   const t0 = clockMs();
@@ -77,13 +96,16 @@ export async function measureImport(baseUrl, client, key, file, pid) {
     fs.createReadStream(file).pipe(req);
   });
   const uploadSeconds = (clockMs() - t0) / 1000;
-  const { task, samples } = await follow(client, `/v1/imports/${started.id}`, pid, (t) => t.rows);
+  let importing = true;
+  const probe = probeWrites(client, () => importing);
+  const { task, samples } = await follow(client, `/v1/imports/${started.id}`, pid, (t) => t.rows).finally(() => { importing = false; });
   const seconds = (clockMs() - t0) / 1000;
+  const createsDuring = await probe;
   if (task.status !== 'completed') throw new Error(`import ${task.status}: ${task.error}`);
   log(`import: ${task.rows} rows in ${seconds.toFixed(1)} s (created ${task.created}, updated ${task.updated}, failed ${task.failed})`);
   return {
     rows: task.rows, created: task.created, updated: task.updated, skipped: task.skipped, failed: task.failed,
-    seconds, uploadSeconds, rowsPerSecond: task.rows / seconds, peakRssMiB: Math.max(...samples.map((s) => s.rssMiB)),
+    seconds, uploadSeconds, rowsPerSecond: task.rows / seconds, peakRssMiB: Math.max(...samples.map((s) => s.rssMiB)), createsDuring,
   };
 }
 
@@ -134,8 +156,8 @@ export async function copyDatabase(file, to) {
  * know. A transaction per 2,500 rows with the server's import settings (128 MB page cache, the log
  * checkpointed every 100,000 pages, synchronous FULL); each row looked up by email, then by phone; a
  * new contact inserted with its tag rows and its contact.created event by prepared statements; its
- * search-index rows added by one statement per transaction (a row at a time, FTS5 writes a segment
- * per statement: four times slower). No validation, no phone parsing, no HTTP. The copy is removed after.
+ * search-index rows added by one statement per transaction, as the product adds them. No validation,
+ * no phone parsing, no HTTP. The copy is removed after.
  */
 export async function rawImport(copyFile, workspaceId, csvFile) {
   const db = new Database(copyFile);
@@ -145,7 +167,6 @@ export async function rawImport(copyFile, workspaceId, csvFile) {
   db.pragma('temp_store = MEMORY');
   db.pragma('cache_size = -128000');
   db.pragma('wal_autocheckpoint = 100000');
-  db.exec('DROP TRIGGER contacts_fts_insert');
   const find = db.prepare('SELECT seq FROM contacts WHERE workspace_id = ? AND email_key = ? AND email_lower = ?');
   const findPhone = db.prepare('SELECT seq FROM contacts WHERE workspace_id = ? AND phone = ?');
   const insert = db.prepare(`INSERT INTO contacts (id, workspace_id, name, email, email_lower, phone, company, source, first_seen, last_seen, conversation_count, tags,

@@ -91,3 +91,50 @@ describe('the settings of a bulk write', () => {
     expect(fs.statSync(file + '-wal').size).toBeLessThanOrEqual(64 << 20);
   });
 });
+
+// A bulk unit (an import's chunk) commits on its own, and requests' writes that arrive while it runs
+// go before the next one: a request waits for one chunk at most, not for the one queued after it too.
+describe('bulk units and the units of requests', () => {
+  /** A unit that logs its start and waits for `release` before it ends. */
+  function held(order: string[], name: string) {
+    let release!: () => void, started!: () => void;
+    const start = new Promise<void>((r) => { started = r; });
+    const fn = async () => {
+      order.push(`${name} runs`);
+      started();
+      await new Promise<void>((r) => { release = r; });
+    };
+    return { fn, start, release: () => release() };
+  }
+  const unit = (order: string[], name: string, then?: () => void) => async () => {
+    order.push(`${name} runs`);
+    then?.();
+  };
+
+  it('a request that arrives during a chunk commits before the next chunk runs', async () => {
+    const order: string[] = [];
+    const first = held(order, 'chunk 1');
+    const chunk1 = store.transaction(first.fn, { bulk: true });
+    await first.start;
+    const chunk2 = store.transaction(unit(order, 'chunk 2'), { bulk: true });
+    const request = store.transaction(unit(order, 'request')).then(() => order.push('request committed'));
+    first.release();
+    await Promise.all([chunk1, chunk2, request]);
+    expect(order).toEqual(['chunk 1 runs', 'request runs', 'request committed', 'chunk 2 runs']);
+  });
+
+  it('requests that keep coming take turns with chunks instead of holding them back', async () => {
+    const order: string[] = [];
+    const first = held(order, 'chunk 1');
+    const chunk1 = store.transaction(first.fn, { bulk: true });
+    await first.start;
+    let request2!: Promise<unknown>;
+    // The first request's unit brings the second: a steady stream of requests.
+    const request1 = store.transaction(unit(order, 'request 1', () => { request2 = store.transaction(unit(order, 'request 2')); }));
+    const chunk2 = store.transaction(unit(order, 'chunk 2'), { bulk: true });
+    first.release();
+    await Promise.all([chunk1, request1, chunk2]);
+    await request2;
+    expect(order).toEqual(['chunk 1 runs', 'request 1 runs', 'chunk 2 runs', 'request 2 runs']);
+  });
+});

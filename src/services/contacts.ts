@@ -71,6 +71,8 @@ export interface UpsertOptions {
   seen?: Set<string>;
   /** Runs in the transaction that writes the rows (an import records its progress with them). */
   alongside?: (trx: Tx, results: BatchResult[]) => Promise<void>;
+  /** Background work (an import's chunk): requests' writes go before it (Store.transaction). */
+  bulk?: boolean;
 }
 
 export interface ErasureReceipt {
@@ -247,7 +249,7 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
 
     /** `upsert` of items already through `prepareBatch` (an import prepares them in a thread of its own). */
     async upsertPrepared(p: Principal, batch: PreparedBatch, opts: UpsertOptions): Promise<BatchResult[]> {
-      const { dryRun = false, seen, alongside } = opts;
+      const { dryRun = false, seen, alongside, bulk = false } = opts;
       const ws = await workspace(p.workspaceId);
       const results: BatchResult[] = Array.from({ length: batch.count }, (_, index) => ({ index, status: 'error', id: null, error: null }));
       for (const { index, message } of batch.errors) results[index]!.error = message;
@@ -339,7 +341,7 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
       // A single create may take an email or phone between our read and our insert: read again and redo.
       for (let attempt = 1; ; attempt++) {
         try {
-          await store.transaction(run);
+          await store.transaction(run, { bulk });
           return results;
         } catch (error) {
           if (!isUniqueViolation(error) || attempt >= 5) throw error;

@@ -371,7 +371,7 @@ export function createImportService(deps: ImportDeps, contacts: ContactService) 
           const at = reportBytes;
           let next: Partial<ImportRow> = {};
           await contacts.upsertPrepared(o.principal, batch, {
-            historical: o.historical, dryRun: o.dry_run, seen,
+            historical: o.historical, dryRun: o.dry_run, seen, bulk: true,
             alongside: async (trx, results: BatchResult[]) => {
               lines.length = 0;
               const count = { created: 0, updated: 0, skipped: 0, failed: 0 };

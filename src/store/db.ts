@@ -34,8 +34,12 @@ export interface Store {
    * checkpoint of what the log holds.
    */
   withBulkWrite<T>(fn: () => Promise<T>): Promise<T>;
-  /** Runs `fn` as one unit of work: all of it commits, or none of it. */
-  transaction<T>(fn: (trx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` as one unit of work: all of it commits, or none of it. `bulk`: a long unit of background
+   * work (a chunk of an import). On SQLite it commits on its own, and requests' units that arrive while
+   * it runs go before the next bulk unit, so a request waits for at most the one chunk being written.
+   */
+  transaction<T>(fn: (trx: Tx) => Promise<T>, options?: { bulk?: boolean }): Promise<T>;
   /** Brings the schema up to date, or up to the migration named (tests of a migration's data step). */
   migrate(upTo?: string): Promise<string[]>;
   close(): Promise<void>;
@@ -100,7 +104,7 @@ function openSqlite(file: string, synchronous: 'FULL' | 'NORMAL'): Store {
         }
       }
     },
-    transaction: (fn) => group.run(fn),
+    transaction: (fn, options) => group.run(fn, options?.bulk ?? false),
     migrate: (upTo) => migrate(db as Kysely<unknown>, 'sqlite', null, upTo ?? null),
     async close() {
       if (closed) return;
@@ -223,6 +227,12 @@ class GroupPoisoned extends Error {}
  * transaction, one after another, so one fsync serves them all. A unit is answered only after the
  * commit that holds it, so no caller hears "done" for a write that could still be lost.
  *
+ * A bulk unit (an import's chunk, a few hundred milliseconds of writes) commits alone, and the units
+ * of requests go first: when both wait, they take turns, a group of requests' units then one bulk
+ * unit, so neither waits on the other for long. Put in one group, a request's write waited for the
+ * chunk queued before it and then for the next one it was committed with: 0.7 s at the median while
+ * a million rows were imported.
+ *
  * Units are not wrapped in savepoints: FTS5 flushes its pending index at every savepoint, which made
  * each unit write its own index segment. Instead, a unit that fails having changed no row (a 404, a
  * 409, a 422: the checks come before the writes) simply fails alone; one that fails after writing
@@ -230,13 +240,14 @@ class GroupPoisoned extends Error {}
  */
 class GroupCommit {
   private queue: Pending[] = [];
+  private bulk: Pending[] = [];
   private running: Promise<void> | null = null;
 
   constructor(private readonly db: Db, private readonly changes: () => number, private readonly maxGroup = 200) {}
 
-  run<T>(fn: (trx: Tx) => Promise<T>): Promise<T> {
+  run<T>(fn: (trx: Tx) => Promise<T>, bulk: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      (bulk ? this.bulk : this.queue).push({ fn, resolve: resolve as (v: unknown) => void, reject });
       if (!this.running) this.running = this.loop();
     });
   }
@@ -248,8 +259,11 @@ class GroupCommit {
   private async loop(): Promise<void> {
     // Let the current turn of the event loop enqueue its work first.
     await new Promise((r) => setImmediate(r));
-    while (this.queue.length) {
-      const group = this.queue.splice(0, this.maxGroup);
+    let requestsWent = false;
+    while (this.queue.length || this.bulk.length) {
+      const bulkTurn: boolean = this.bulk.length > 0 && (this.queue.length === 0 || requestsWent);
+      const group = bulkTurn ? this.bulk.splice(0, 1) : this.queue.splice(0, this.maxGroup);
+      requestsWent = !bulkTurn;
       try {
         await this.commit(group);
       } catch (error) {
