@@ -1,8 +1,9 @@
 // Many rows into one table, a statement of a fixed shape at a time. Kysely builds and compiles an
-// INSERT for every call, and for 300 rows of 27 columns that took longer than SQLite took to run it;
-// here the SQL text is compiled by Kysely once per table, columns and row count, kept, and run with
-// the rows' values in column order. The same text object every time also lets the SQLite statement
-// cache find its prepared statement without hashing 25 KB of SQL again.
+// INSERT for every call: for an import's statements of 300 rows of 27 columns, about 1.3 s of the
+// server's thread per 200,000 rows (a CPU profile), a twentieth of the import. Here the SQL text is
+// compiled by Kysely once per table, columns and row count, kept, and run with the rows' values in
+// column order. The same text object every time also lets the SQLite statement cache find its
+// prepared statement without hashing 25 KB of SQL again (0.3 s to 0.1 s).
 import { CompiledQuery } from 'kysely';
 import type { Tx } from './db.js';
 import type { Tables } from './schema.js';
