@@ -98,6 +98,8 @@ export async function measureImport(baseUrl, client, key, file, pid) {
   const uploadSeconds = (clockMs() - t0) / 1000;
   let importing = true;
   const probe = probeWrites(client, () => importing);
+  // Awaited below; when following the import fails first, the probe's own failure is not reported twice.
+  probe.catch(() => undefined);
   const { task, samples } = await follow(client, `/v1/imports/${started.id}`, pid, (t) => t.rows).finally(() => { importing = false; });
   const seconds = (clockMs() - t0) / 1000;
   const createsDuring = await probe;
