@@ -69,10 +69,6 @@ export interface UpsertOptions {
    * as `e:<email>` and `p:<phone>`; a later row with one of them is an update.
    */
   seen?: Set<string>;
-  /** Runs in the transaction that writes the rows (an import records its progress with them). */
-  alongside?: (trx: Tx, results: BatchResult[]) => Promise<void>;
-  /** Background work (an import's chunk): requests' writes go before it (Store.transaction). */
-  bulk?: boolean;
 }
 
 export interface ErasureReceipt {
@@ -95,6 +91,20 @@ export interface BatchResult {
 /** What erasure reaches beyond the database: export files that hold the person. */
 export interface ErasureHooks {
   forgetFiles(person: ContactRow): Promise<number>;
+}
+
+/**
+ * Runs `write` (a transaction) again when a unique index refused it: another writer took an email or
+ * phone between its read and its insert, and reading again finds that contact. At most five times.
+ */
+export async function redoOnRace<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isUniqueViolation(error) || attempt >= 5) throw error;
+    }
+  }
 }
 
 export function createContactService({ store, clock }: ServiceDeps, rules: AutomationService, erasure: ErasureHooks) {
@@ -241,112 +251,109 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
       return this.upsert(p, items, { historical });
     },
 
-    /** The batch's create-or-update, with what an import adds: dry runs and progress in the same transaction. */
+    /** The batch's create-or-update in a transaction of its own. */
     async upsert(p: Principal, items: BatchItemInput[], opts: UpsertOptions): Promise<BatchResult[]> {
       const ws = await workspace(p.workspaceId);
-      return this.upsertPrepared(p, prepareBatch(items, ws.default_phone_region, opts.historical), opts);
+      const batch = prepareBatch(items, ws.default_phone_region, opts.historical);
+      return redoOnRace(() => store.transaction((trx) => this.upsertIn(trx, p, batch, opts)));
     },
 
-    /** `upsert` of items already through `prepareBatch` (an import prepares them in a thread of its own). */
-    async upsertPrepared(p: Principal, batch: PreparedBatch, opts: UpsertOptions): Promise<BatchResult[]> {
-      const { dryRun = false, seen, alongside, bulk = false } = opts;
-      const ws = await workspace(p.workspaceId);
+    /**
+     * The create-or-update of items already through `prepareBatch`, in the caller's transaction (an
+     * import prepares them in a thread of its own and writes its progress in the same transaction).
+     * A unique violation means another writer took an email or phone since the read: run the
+     * transaction again (`redoOnRace`).
+     */
+    async upsertIn(trx: Tx, p: Principal, batch: PreparedBatch, opts: UpsertOptions): Promise<BatchResult[]> {
+      const { dryRun = false, seen } = opts;
       const results: BatchResult[] = Array.from({ length: batch.count }, (_, index) => ({ index, status: 'error', id: null, error: null }));
       for (const { index, message } of batch.errors) results[index]!.error = message;
       const { prepared } = batch;
+      const ws = await getWorkspace(trx, p.workspaceId);
+      if (!ws) throw new NotFound('workspace');
 
-      const run = async (trx: Tx) => {
-        await contacts.serialiseMatchingWrites(trx, store.dialect, ws.id);
-        const emails = [...new Set(prepared.flatMap((x) => (x.fields.email ? [x.fields.email.toLowerCase()] : [])))];
-        const phones = [...new Set(prepared.flatMap((x) => (x.fields.phone ? [x.fields.phone] : [])))];
-        const existing = await contacts.findByIdentities(trx, ws.id, emails, phones);
-        const byEmail = new Map<string, ContactRow>(), byPhone = new Map<string, ContactRow>();
-        const index = (row: ContactRow) => {
-          if (row.email_lower) byEmail.set(row.email_lower, row);
-          if (row.phone) byPhone.set(row.phone, row);
-        };
-        const forget = (row: ContactRow) => {
-          if (row.email_lower && byEmail.get(row.email_lower)?.id === row.id) byEmail.delete(row.email_lower);
-          if (row.phone && byPhone.get(row.phone)?.id === row.id) byPhone.delete(row.phone);
-        };
-        existing.forEach(index);
-        const original = new Map(existing.map((r) => [r.id, r]));
-        const suppressed = await privacy.findSuppressed(trx, ws.id, prepared.flatMap(({ fields: f }) =>
-          identityHashes(ws.id, { email_lower: f.email?.toLowerCase() ?? null, phone: f.phone ?? null })));
-        const created = new Map<string, ContactRow>(), updated = new Map<string, ContactRow>();
-        const evts: events.NewEvent[] = [];
-        const now = clock.now();
-        const actor = actorOf(p);
-
-        for (const { index: i, fields, baseline } of prepared) {
-          try {
-            const emailLower = fields.email?.toLowerCase() ?? null;
-            const match = (emailLower ? byEmail.get(emailLower) : undefined) ?? (fields.phone ? byPhone.get(fields.phone) : undefined);
-            const seenBefore = !match && seen && ((emailLower && seen.has('e:' + emailLower)) || (fields.phone && seen.has('p:' + fields.phone)));
-            if (seenBefore) {
-              results[i] = { index: i, status: 'updated', id: null, error: null };
-            } else if (!match && suppressed.size && identityHashes(ws.id, { email_lower: emailLower, phone: fields.phone ?? null }).some((h) => suppressed.has(h))) {
-              results[i] = { index: i, status: 'skipped', id: null, error: SUPPRESSED_REASON };
-            } else if (match) {
-              const f = { ...fields };
-              delete f.source;
-              // A phone held by another contact stays where it is.
-              if (f.phone && byPhone.get(f.phone) && byPhone.get(f.phone)!.id !== match.id) delete f.phone;
-              // An email held by another contact (matched here by phone) likewise.
-              if (emailLower && byEmail.get(emailLower) && byEmail.get(emailLower)!.id !== match.id) delete f.email;
-              let next = applyPatch(match, f, now) ?? match;
-              if (baseline) next = applyBaseline(next, baseline);
-              if (next !== match) {
-                next.updated_at = now;
-                forget(match);
-                index(next);
-                if (created.has(next.id)) created.set(next.id, next);
-                else updated.set(next.id, next);
-                evts.push(contactEvent('contact.updated', next, actor, now));
-              }
-              results[i] = { index: i, status: 'updated', id: match.id, error: null };
-            } else {
-              const row = newRow(ws.id, fields, now, baseline ?? undefined);
-              requireIdentity(row);
-              index(row);
-              created.set(row.id, row);
-              evts.push(contactEvent('contact.created', row, actor, now));
-              results[i] = { index: i, status: 'created', id: row.id, error: null };
-            }
-          } catch (error) {
-            if (!(error instanceof Invalid)) throw error;
-            results[i] = { index: i, status: 'error', id: null, error: error.message };
-          }
-        }
-
-        if (dryRun) {
-          for (const row of created.values()) {
-            if (row.email_lower) seen?.add('e:' + row.email_lower);
-            if (row.phone) seen?.add('p:' + row.phone);
-          }
-          await alongside?.(trx, results);
-          return;
-        }
-        await contacts.insertContacts(trx, store.dialect, [...created.values()]);
-        for (const row of updated.values()) await contacts.updateContact(trx, ws.id, row.id, diff(original.get(row.id)!, row));
-        const retagged = [...updated.values()].filter((r) => r.tags !== original.get(r.id)!.tags);
-        await contacts.deleteTagRows(trx, retagged.map((r) => r.id));
-        await contacts.insertTagRows(trx, [...created.values(), ...retagged].flatMap((r) =>
-          (JSON.parse(r.tags) as string[]).map((tag) => ({ contact_id: r.id, tag, workspace_id: ws.id }))));
-        if (created.size) evts.push(...await enforceContactLimit(trx, ws, now));
-        await events.appendEvents(trx, evts);
-        await alongside?.(trx, results);
+      await contacts.serialiseMatchingWrites(trx, store.dialect, ws.id);
+      const emails = [...new Set(prepared.flatMap((x) => (x.fields.email ? [x.fields.email.toLowerCase()] : [])))];
+      const phones = [...new Set(prepared.flatMap((x) => (x.fields.phone ? [x.fields.phone] : [])))];
+      const existing = await contacts.findByIdentities(trx, ws.id, emails, phones);
+      const byEmail = new Map<string, ContactRow>(), byPhone = new Map<string, ContactRow>();
+      const index = (row: ContactRow) => {
+        if (row.email_lower) byEmail.set(row.email_lower, row);
+        if (row.phone) byPhone.set(row.phone, row);
       };
+      const forget = (row: ContactRow) => {
+        if (row.email_lower && byEmail.get(row.email_lower)?.id === row.id) byEmail.delete(row.email_lower);
+        if (row.phone && byPhone.get(row.phone)?.id === row.id) byPhone.delete(row.phone);
+      };
+      existing.forEach(index);
+      const original = new Map(existing.map((r) => [r.id, r]));
+      // Hashing every identity costs a good part of a big import; most workspaces have erased no one.
+      const suppressed = await privacy.hasSuppressions(trx, ws.id)
+        ? await privacy.findSuppressed(trx, ws.id, prepared.flatMap(({ fields: f }) =>
+          identityHashes(ws.id, { email_lower: f.email?.toLowerCase() ?? null, phone: f.phone ?? null })))
+        : new Set<string>();
+      const created = new Map<string, ContactRow>(), updated = new Map<string, ContactRow>();
+      const evts: events.NewEvent[] = [];
+      const now = clock.now();
+      const actor = actorOf(p);
 
-      // A single create may take an email or phone between our read and our insert: read again and redo.
-      for (let attempt = 1; ; attempt++) {
+      for (const { index: i, fields, baseline } of prepared) {
         try {
-          await store.transaction(run, { bulk });
-          return results;
+          const emailLower = fields.email?.toLowerCase() ?? null;
+          const match = (emailLower ? byEmail.get(emailLower) : undefined) ?? (fields.phone ? byPhone.get(fields.phone) : undefined);
+          const seenBefore = !match && seen && ((emailLower && seen.has('e:' + emailLower)) || (fields.phone && seen.has('p:' + fields.phone)));
+          if (seenBefore) {
+            results[i] = { index: i, status: 'updated', id: null, error: null };
+          } else if (!match && suppressed.size && identityHashes(ws.id, { email_lower: emailLower, phone: fields.phone ?? null }).some((h) => suppressed.has(h))) {
+            results[i] = { index: i, status: 'skipped', id: null, error: SUPPRESSED_REASON };
+          } else if (match) {
+            const f = { ...fields };
+            delete f.source;
+            // A phone held by another contact stays where it is.
+            if (f.phone && byPhone.get(f.phone) && byPhone.get(f.phone)!.id !== match.id) delete f.phone;
+            // An email held by another contact (matched here by phone) likewise.
+            if (emailLower && byEmail.get(emailLower) && byEmail.get(emailLower)!.id !== match.id) delete f.email;
+            let next = applyPatch(match, f, now) ?? match;
+            if (baseline) next = applyBaseline(next, baseline);
+            if (next !== match) {
+              next.updated_at = now;
+              forget(match);
+              index(next);
+              if (created.has(next.id)) created.set(next.id, next);
+              else updated.set(next.id, next);
+              evts.push(contactEvent('contact.updated', next, actor, now));
+            }
+            results[i] = { index: i, status: 'updated', id: match.id, error: null };
+          } else {
+            const row = newRow(ws.id, fields, now, baseline ?? undefined);
+            requireIdentity(row);
+            index(row);
+            created.set(row.id, row);
+            evts.push(contactEvent('contact.created', row, actor, now));
+            results[i] = { index: i, status: 'created', id: row.id, error: null };
+          }
         } catch (error) {
-          if (!isUniqueViolation(error) || attempt >= 5) throw error;
+          if (!(error instanceof Invalid)) throw error;
+          results[i] = { index: i, status: 'error', id: null, error: error.message };
         }
       }
+
+      if (dryRun) {
+        for (const row of created.values()) {
+          if (row.email_lower) seen?.add('e:' + row.email_lower);
+          if (row.phone) seen?.add('p:' + row.phone);
+        }
+        return results;
+      }
+      await contacts.insertContacts(trx, store.dialect, [...created.values()]);
+      for (const row of updated.values()) await contacts.updateContact(trx, ws.id, row.id, diff(original.get(row.id)!, row));
+      const retagged = [...updated.values()].filter((r) => r.tags !== original.get(r.id)!.tags);
+      await contacts.deleteTagRows(trx, retagged.map((r) => r.id));
+      await contacts.insertTagRows(trx, [...created.values(), ...retagged].flatMap((r) =>
+        (JSON.parse(r.tags) as string[]).map((tag) => ({ contact_id: r.id, tag, workspace_id: ws.id }))));
+      if (created.size) evts.push(...await enforceContactLimit(trx, ws, now));
+      await events.appendEvents(trx, evts);
+      return results;
     },
 
     async list(p: Principal, params: FilterInput & { sort?: unknown; limit?: unknown; cursor?: unknown }): Promise<Page<ContactView>> {

@@ -18,13 +18,14 @@ import { detectDelimiter, HISTORICAL_IMPORT_FIELDS, type Mapping, resolveMapping
 import { toIso } from '../domain/time.js';
 import { refreshStatistics } from '../store/contacts.js';
 import { enqueueJob } from '../store/jobs.js';
+import type { Tx } from '../store/db.js';
 import type { ImportRow } from '../store/schema.js';
 import * as tasks from '../store/tasks.js';
 import { getWorkspace } from '../store/workspaces.js';
 import type { ImportThreadData, ImportThreadMessage } from '../jobs/import-worker.js';
 import { type JobContext, PermanentJobError } from '../jobs/runner.js';
 import { startThread } from '../jobs/threads.js';
-import type { BatchResult, ContactService, Page } from './contacts.js';
+import { type ContactService, type Page, redoOnRace } from './contacts.js';
 import { decodeNewestFirst, newestFirstPage } from './cursors.js';
 import type { ServiceDeps } from './deps.js';
 import { DOWNLOAD_WINDOW_MS } from './exports.js';
@@ -127,14 +128,15 @@ async function readHeader(file: string): Promise<{ columns: string[]; delimiter:
 
 
 type ImportChunk = Extract<ImportThreadMessage, { type: 'chunk' }>;
+type ImportEnd = Extract<ImportThreadMessage, { type: 'end' }>;
 
 /**
  * The chunks an import's reading thread sends, in order, ending with its `end`. Taking a chunk lets the
- * thread prepare one more, so it stays at most CHUNKS_AHEAD ahead. Stops at the thread's failure or
+ * thread prepare one more, so it stays at most CHUNKS_AHEAD ahead. Fails with the thread's failure or
  * when the job is told to stop.
  */
-function chunksFrom(worker: Worker, signal: AbortSignal): { chunks: AsyncIterable<ImportChunk | Extract<ImportThreadMessage, { type: 'end' }>>; stop(): Promise<number> } {
-  const queue: ImportThreadMessage[] = [];
+function chunksFrom(worker: Worker, signal: AbortSignal) {
+  const queue: Array<ImportChunk | ImportEnd> = [];
   let failure: Error | null = null;
   let ended = false;
   let wake: (() => void) | null = null;
@@ -160,26 +162,25 @@ function chunksFrom(worker: Worker, signal: AbortSignal): { chunks: AsyncIterabl
     notify();
   };
   signal.addEventListener('abort', stopped, { once: true });
+
+  /** The first message of the queue, if there is one. */
+  const take = (): ImportChunk | ImportEnd | null => {
+    if (signal.aborted) stopped();
+    if (failure) throw failure;
+    const m = queue.shift();
+    if (!m) return null;
+    if (m.type === 'end') ended = true;
+    else worker.postMessage('more');
+    return m;
+  };
   return {
-    chunks: {
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          if (signal.aborted) stopped();
-          if (failure) throw failure;
-          const m = queue.shift();
-          if (!m) {
-            await new Promise<void>((resolve) => (wake = resolve));
-            continue;
-          }
-          if (m.type === 'end') {
-            ended = true;
-            yield m;
-            return;
-          }
-          worker.postMessage('more');
-          yield m as ImportChunk;
-        }
-      },
+    /** The next message, once the thread sends it. */
+    async next(): Promise<ImportChunk | ImportEnd> {
+      for (;;) {
+        const m = take();
+        if (m) return m;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
     },
     stop: () => {
       ended = true;
@@ -364,50 +365,43 @@ export function createImportService(deps: ImportDeps, contacts: ContactService) 
           resumeAfter: row.cursor_row, region: ws?.default_phone_region ?? null, chunkRows: IMPORT_CHUNK_ROWS,
         } satisfies ImportThreadData), ctx.signal);
         let consumed = row.cursor_row;
-        let state = row;
+        /** The import as last committed (the report up to `report_bytes`). */
+        let state: ImportRow = { ...row, report_bytes: reportBytes };
 
-        const write = async ({ records, batch, consumed: through, bytes }: ImportChunk) => {
+        /** Writes a chunk in `trx`, its rejected rows to the report after `before`'s; the import after it. */
+        const write = async (trx: Tx, { records, batch, consumed: through, bytes }: ImportChunk, before: ImportRow): Promise<ImportRow> => {
+          const results = await contacts.upsertIn(trx, o.principal, batch, { historical: o.historical, dryRun: o.dry_run, seen });
           const lines: string[] = [];
-          const at = reportBytes;
-          let next: Partial<ImportRow> = {};
-          await contacts.upsertPrepared(o.principal, batch, {
-            historical: o.historical, dryRun: o.dry_run, seen, bulk: true,
-            alongside: async (trx, results: BatchResult[]) => {
-              lines.length = 0;
-              const count = { created: 0, updated: 0, skipped: 0, failed: 0 };
-              results.forEach((r, i) => {
-                if (r.status === 'error') count.failed++;
-                else count[r.status]++;
-                if (r.status === 'error' || r.status === 'skipped') {
-                  const { rowNumber, record } = records[i]!;
-                  const cells = o.columns.map((_, c) => csvCell(neutralise(record[c] ?? '')));
-                  lines.push(csvLine([String(rowNumber), ...cells, csvCell(neutralise(r.error ?? r.status))]));
-                }
-              });
-              const text = Buffer.from(lines.join(''));
-              // Written at the committed end each time, so a unit run again overwrites rather than repeats.
-              if (text.length) await report.write(text, 0, text.length, at);
-              next = {
-                cursor_row: through, created: state.created + count.created, updated: state.updated + count.updated,
-                skipped: state.skipped + count.skipped, failed: state.failed + count.failed, report_bytes: at + text.length,
-                progress: Math.min(0.99, bytes / Math.max(1, o.bytes)),
-              };
-              await tasks.updateTask(trx, 'imports', id, next);
-            },
+          const count = { created: 0, updated: 0, skipped: 0, failed: 0 };
+          results.forEach((r, i) => {
+            if (r.status === 'error') count.failed++;
+            else count[r.status]++;
+            if (r.status === 'error' || r.status === 'skipped') {
+              const { rowNumber, record } = records[i]!;
+              const cells = o.columns.map((_, c) => csvCell(neutralise(record[c] ?? '')));
+              lines.push(csvLine([String(rowNumber), ...cells, csvCell(neutralise(r.error ?? r.status))]));
+            }
           });
-          state = { ...state, ...next };
-          reportBytes = state.report_bytes;
+          const text = Buffer.from(lines.join(''));
+          // Written at the committed end each time, so a unit run again overwrites rather than repeats.
+          if (text.length) await report.write(text, 0, text.length, before.report_bytes);
+          const next: Partial<ImportRow> = {
+            cursor_row: through, created: before.created + count.created, updated: before.updated + count.updated,
+            skipped: before.skipped + count.skipped, failed: before.failed + count.failed, report_bytes: before.report_bytes + text.length,
+            progress: Math.min(0.99, bytes / Math.max(1, o.bytes)),
+          };
+          await tasks.updateTask(trx, 'imports', id, next);
+          return { ...before, ...next };
         };
 
         try {
           await store.withBulkWrite(async () => {
-            for await (const message of thread.chunks) {
-              if (message.type === 'end') consumed = message.consumed;
-              else {
-                await write(message);
-                consumed = message.consumed;
-              }
+            let message = await thread.next();
+            for (; message.type === 'chunk'; message = await thread.next()) {
+              const chunk = message;
+              state = await redoOnRace(() => store.transaction((trx) => write(trx, chunk, state), { bulk: true }));
             }
+            consumed = Math.max(state.cursor_row, message.consumed);
           });
         } finally {
           await thread.stop();

@@ -8,6 +8,11 @@ export async function addSuppressions(db: Tx, workspaceId: string, hashes: strin
     .onConflict((oc) => oc.columns(['workspace_id', 'identity_hash']).doNothing()).execute();
 }
 
+/** Whether the workspace has erased anyone (most have not: their batches need no identity hashes). */
+export async function hasSuppressions(db: Tx, workspaceId: string): Promise<boolean> {
+  return (await db.selectFrom('suppressions').select('identity_hash').where('workspace_id', '=', workspaceId).limit(1).executeTakeFirst()) !== undefined;
+}
+
 export async function findSuppressed(db: Tx, workspaceId: string, hashes: string[]): Promise<Set<string>> {
   const out = new Set<string>();
   for (let i = 0; i < hashes.length; i += 500) {
