@@ -312,6 +312,28 @@ describe('custom rules', () => {
     expect(both.lifecycle_stage).toBe('qualified');
   });
 
+  it('a rule is kept as a contact keeps tags: trimmed, lowercased, unique; repeated tags add once and conditions match trimmed', async () => {
+    const { api } = await newWorkspace();
+    const made = await api.post('/v1/automations', {
+      name: ' Spaced ', when: { on: 'lead.captured', page_url_contains: ' /pricing ', action: ' demo_booking ' }, then: { add_tags: ['Lead', 'lead', '  Spaced Tag  ', 'lead '] },
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body).toMatchObject({ name: 'Spaced', when: { page_url_contains: '/pricing', action: 'demo_booking' }, then: { add_tags: ['lead', 'spaced tag'] } });
+    expect((await rules(api)).find((r) => r.id === made.body.id)).toMatchObject({ then: { add_tags: ['lead', 'spaced tag'] } });
+    const { answer } = await capture(api, 'https://acme.com/pricing', { action: 'demo_booking' });
+    expect([...answer.contact.tags].sort()).toEqual(['demo-requested', 'lead', 'pricing-intent', 'spaced tag']);
+
+    const onTag = await api.post('/v1/automations', { name: 'vip', when: { on: 'contact.updated', tag: ' VIP ' }, then: { add_tags: ['hot', 'HOT'], remove_tags: ['Cold', 'cold'] } });
+    expect(onTag.status, JSON.stringify(onTag.body)).toBe(201);
+    expect(onTag.body).toMatchObject({ when: { tag: 'vip' }, then: { add_tags: ['hot'], remove_tags: ['cold'] } });
+    const patched = await api.patch(`/v1/contacts/${answer.contact.id}`, { tags: ['vip', 'cold'] });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect([...patched.body.tags].sort()).toEqual(['hot', 'vip']);
+    const changed = await api.patch(`/v1/automations/${onTag.body.id}`, { then: { add_tags: [' Warm ', 'warm'] } });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expect(changed.body.then).toEqual({ add_tags: ['warm'] });
+  });
+
   it('PATCH changes a rule: the new condition is what counts', async () => {
     const { api } = await newWorkspace();
     const made = await api.post('/v1/automations', { name: 'r', when: { action: 'one' }, then: { add_tags: ['first'] } });

@@ -120,7 +120,11 @@ describe('POST /v1/contacts', () => {
     const c = client(t.url, ws.key);
     const before = await c.post('/v1/contacts', { phone: '030 12345678' });
     expectInvalid(before, 'phone', /default_phone_region/);
+    // An international prefix such as 00 differs by region: without a region it is a number without +.
+    expectInvalid(await c.post('/v1/contacts', { phone: '0015551234567' }), 'phone', /default_phone_region/);
     expect((await c.get('/v1/contacts/count')).body.count).toBe(0);
+    // A + inside brackets is still a country code.
+    expect((await create(c, { phone: '(+44) 7700-900-987' })).phone).toBe('+447700900987');
 
     const set = await c.patch('/v1/workspace', { default_phone_region: 'DE' });
     expect(set.status).toBe(200);
@@ -128,6 +132,11 @@ describe('POST /v1/contacts', () => {
 
     const after = await create(c, { phone: '030 12345678' });
     expect(after.phone).toBe('+493012345678');
+    // In Germany 00 starts an international number; in the US that is 011.
+    expect((await create(c, { phone: '00 1 212 555 0199' })).phone).toBe('+12125550199');
+    await c.patch('/v1/workspace', { default_phone_region: 'US' });
+    expect((await create(c, { phone: '011 44 20 7946 0958' })).phone).toBe('+442079460958');
+    await c.patch('/v1/workspace', { default_phone_region: 'DE' });
     // A number with + keeps its own country code.
     expect((await create(c, { phone: '+1 212 555 0101' })).phone).toBe('+12125550101');
   });

@@ -42,12 +42,14 @@ export const DEFAULT_RULES: Array<Omit<Rule, 'id'>> = [
   { name: 'Demo booking: demo-requested', when: { action: 'demo_booking' }, then: { add_tags: ['demo-requested'] } },
 ];
 
+const tagOf = (t: string): string => t.trim().toLowerCase();
+
 export function matches(when: RuleWhen, h: Happening): boolean {
   if (when.on !== undefined && when.on !== h.trigger) return false;
   if (when.conversation_count_min !== undefined && h.conversationCount < when.conversation_count_min) return false;
-  if (when.page_url_contains !== undefined && !(h.pageUrl ?? '').toLowerCase().includes(when.page_url_contains.toLowerCase())) return false;
-  if (when.action !== undefined && when.action !== h.action) return false;
-  if (when.tag !== undefined && !h.tags.includes(when.tag.toLowerCase())) return false;
+  if (when.page_url_contains !== undefined && !(h.pageUrl ?? '').toLowerCase().includes(when.page_url_contains.trim().toLowerCase())) return false;
+  if (when.action !== undefined && when.action.trim() !== h.action) return false;
+  if (when.tag !== undefined && !h.tags.includes(tagOf(when.tag))) return false;
   return true;
 }
 
@@ -57,8 +59,9 @@ export function applyRules(rules: Rule[], h: Happening, stage: string): { tags: 
   const applied: Array<{ rule: Rule; added: string[]; removed: string[] }> = [];
   for (const rule of rules) {
     if (!matches(rule.when, { ...h, tags })) continue;
-    const added = (rule.then.add_tags ?? []).map((t) => t.toLowerCase()).filter((t) => !tags.includes(t));
-    const removed = (rule.then.remove_tags ?? []).map((t) => t.toLowerCase()).filter((t) => tags.includes(t));
+    // Rules are kept normalised; trimmed, lowercased and unique again here for rules stored before that.
+    const added = [...new Set((rule.then.add_tags ?? []).map(tagOf))].filter((t) => t && !tags.includes(t));
+    const removed = [...new Set((rule.then.remove_tags ?? []).map(tagOf))].filter((t) => tags.includes(t));
     tags = [...tags.filter((t) => !removed.includes(t)), ...added].slice(0, 50);
     const stageChange = rule.then.set_stage !== undefined && rule.then.set_stage !== stage;
     if (stageChange) stage = rule.then.set_stage!;

@@ -80,12 +80,14 @@ export type PhoneResult = { ok: true; e164: string } | { ok: false; message: str
 export function normalisePhone(value: string, region: string | null): PhoneResult {
   if (chars(value) > LIMITS.phoneInput) return { ok: false, message: `must be at most ${LIMITS.phoneInput} characters` };
   if (!/^[+\d\s().\-/]+$/.test(value) || !/\d/.test(value)) return { ok: false, message: 'is not a phone number' };
-  const international = value.startsWith('+') || value.startsWith('00');
+  // Only a `+` gives the country code: anything else (a trunk 0, or a region's international prefix such
+  // as 00 or 011) is read in the workspace's region, by libphonenumber, which knows each region's prefixes.
+  const international = value.replace(/[\s().\-/]/g, '').startsWith('+');
   if (!international && !region) {
     return { ok: false, message: 'has no country code (start it with +) and the workspace has no default_phone_region' };
   }
   try {
-    const parsed = parsePhoneNumberWithError(value.startsWith('00') ? '+' + value.slice(2) : value, (region ?? undefined) as CountryCode | undefined);
+    const parsed = parsePhoneNumberWithError(value, (region ?? undefined) as CountryCode | undefined);
     if (!parsed.isPossible()) return { ok: false, message: 'is not a possible phone number' };
     return { ok: true, e164: parsed.number };
   } catch {

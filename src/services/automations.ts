@@ -26,18 +26,43 @@ function view(r: AutomationRow): AutomationView {
   return { id: r.id, name: r.name, enabled: r.enabled === 1, when: JSON.parse(r.when_json) as RuleWhen, then: JSON.parse(r.then_json) as RuleThen, created_at: toIso(r.created_at), updated_at: toIso(r.updated_at) };
 }
 
-function checkRule(when: RuleWhen | undefined, then: RuleThen | undefined): void {
+/**
+ * The rule as it is kept: strings trimmed, the tag condition and the tags lowercased and unique (as a
+ * contact's tags are), so that a rule matches what it says and never adds a tag twice; `422` otherwise.
+ */
+function normaliseRule<W extends RuleWhen | undefined, T extends RuleThen | undefined>(when: W, then: T): { when: W; then: T } {
+  let w = when;
   if (when) {
-    if (when.page_url_contains !== undefined && (!when.page_url_contains.trim() || when.page_url_contains.length > 500)) throw Invalid.field('when.page_url_contains', 'must be 1 to 500 characters');
-    if (when.action !== undefined && !/^[a-z0-9_.-]{1,64}$/i.test(when.action)) throw Invalid.field('when.action', 'must be an action name of up to 64 characters');
-    if (when.tag !== undefined && (!when.tag.trim() || when.tag.length > 64)) throw Invalid.field('when.tag', 'must be 1 to 64 characters');
+    const out: RuleWhen = { ...when };
+    if (when.page_url_contains !== undefined) {
+      out.page_url_contains = when.page_url_contains.trim();
+      if (!out.page_url_contains) throw Invalid.field('when.page_url_contains', 'must be 1 to 500 characters');
+    }
+    if (when.action !== undefined) {
+      out.action = when.action.trim();
+      if (!/^[a-z0-9_.-]{1,64}$/i.test(out.action)) throw Invalid.field('when.action', 'must be an action name of up to 64 characters');
+    }
+    if (when.tag !== undefined) {
+      out.tag = when.tag.trim().toLowerCase();
+      if (!out.tag) throw Invalid.field('when.tag', 'must be 1 to 64 characters');
+    }
+    w = out as W;
   }
+  let t = then;
   if (then) {
+    const out: RuleThen = { ...then };
     const errors: Array<{ field: string; message: string }> = [];
-    for (const k of ['add_tags', 'remove_tags'] as const) if (then[k]) normaliseTags(then[k], errors);
-    if (errors.length) throw new Invalid(errors.map((e) => ({ ...e, field: 'then.' + e.field })));
-    if (!then.add_tags?.length && !then.remove_tags?.length && !then.set_stage) throw Invalid.field('then', 'must add or remove a tag, or set a stage');
+    for (const k of ['add_tags', 'remove_tags'] as const) {
+      if (!then[k]) continue;
+      const found: Array<{ field: string; message: string }> = [];
+      out[k] = normaliseTags(then[k], found) ?? [];
+      errors.push(...found.map((e) => ({ ...e, field: `then.${k}` })));
+    }
+    if (errors.length) throw new Invalid(errors);
+    if (!out.add_tags?.length && !out.remove_tags?.length && !out.set_stage) throw Invalid.field('then', 'must add or remove a tag, or set a stage');
+    t = out as T;
   }
+  return { when: w, then: t };
 }
 
 export function createAutomationService({ store, clock }: ServiceDeps) {
@@ -60,9 +85,9 @@ export function createAutomationService({ store, clock }: ServiceDeps) {
     async create(p: Principal, input: { name: string; enabled?: boolean; when: RuleWhen; then: RuleThen }): Promise<AutomationView> {
       const name = input.name.trim();
       if (!name || name.length > 200) throw Invalid.field('name', 'must be 1 to 200 characters');
-      checkRule(input.when, input.then);
+      const rule = normaliseRule(input.when, input.then);
       const now = clock.now();
-      const row: AutomationRow = { id: newId('automation'), workspace_id: p.workspaceId, name, enabled: input.enabled === false ? 0 : 1, when_json: JSON.stringify(input.when), then_json: JSON.stringify(input.then), created_at: now, updated_at: now };
+      const row: AutomationRow = { id: newId('automation'), workspace_id: p.workspaceId, name, enabled: input.enabled === false ? 0 : 1, when_json: JSON.stringify(rule.when), then_json: JSON.stringify(rule.then), created_at: now, updated_at: now };
       await store.transaction(async (trx) => {
         await seed(trx, p.workspaceId);
         await automations.insertAutomations(trx, [row]);
@@ -71,7 +96,7 @@ export function createAutomationService({ store, clock }: ServiceDeps) {
     },
 
     async update(p: Principal, id: string, patch: { name?: string; enabled?: boolean; when?: RuleWhen; then?: RuleThen }): Promise<AutomationView> {
-      checkRule(patch.when, patch.then);
+      const rule = normaliseRule(patch.when, patch.then);
       const changes: Partial<AutomationRow> = { updated_at: clock.now() };
       if (patch.name !== undefined) {
         const name = patch.name.trim();
@@ -79,8 +104,8 @@ export function createAutomationService({ store, clock }: ServiceDeps) {
         changes.name = name;
       }
       if (patch.enabled !== undefined) changes.enabled = patch.enabled ? 1 : 0;
-      if (patch.when !== undefined) changes.when_json = JSON.stringify(patch.when);
-      if (patch.then !== undefined) changes.then_json = JSON.stringify(patch.then);
+      if (rule.when !== undefined) changes.when_json = JSON.stringify(rule.when);
+      if (rule.then !== undefined) changes.then_json = JSON.stringify(rule.then);
       const row = await store.transaction(async (trx) => {
         await seed(trx, p.workspaceId);
         const found = await automations.getAutomation(trx, p.workspaceId, id);
