@@ -537,8 +537,9 @@ describe('POST /v1/contacts/batch', () => {
     expect(upd.body.results[0]).toMatchObject({ status: 'updated', id: existing.id });
     expect((await ws.get(`/v1/contacts/${existing.id}`)).body).toMatchObject({ created_at: '2019-01-01T00:00:00.000Z', conversation_count: 1 });
 
-    const bad = await ws.post('/v1/contacts/batch', { historical: true, contacts: [{ name: 'Bad time', created_at: 'yesterday' }] });
-    expect(bad.body.results[0]).toMatchObject({ status: 'error', id: null });
+    const bad = await ws.post('/v1/contacts/batch', { historical: true, contacts: [{ name: 'Bad time', created_at: 'yesterday' }, { name: 'Year minus one', created_at: '0000-01-01T00:00:00+01:00' }] });
+    expect(bad.body.results.map((r: any) => [r.status, r.id])).toEqual([['error', null], ['error', null]]);
+    expect(bad.body.results[1].error).toMatch(/^created_at/);
   });
 });
 

@@ -222,6 +222,31 @@ describe('messages', () => {
     ]);
   });
 
+  it('orders the transcript by each message\'s time, not by when it arrived, and trims the text', async () => {
+    const { api } = await newWorkspace();
+    const conv = await start(api, { channel: 'widget', visitor_id: 'v-late' });
+    const later = await say(api, conv.id, '  Second, sent first \n', 'user', '2026-03-15T12:00:05Z');
+    expect(later.text).toBe('Second, sent first');
+    const earlier = await say(api, conv.id, 'First, arrived late', 'agent', '2026-03-15T12:00:00+01:00');
+    const read = (await api.get(`/v1/conversations/${conv.id}`)).body;
+    expect(read.messages.map((m: any) => [m.id, m.text, m.at])).toEqual([
+      [earlier.id, 'First, arrived late', '2026-03-15T11:00:00.000Z'],
+      [later.id, 'Second, sent first', '2026-03-15T12:00:05.000Z'],
+    ]);
+    expect(read.last_message_at).toBe('2026-03-15T12:00:05.000Z');
+  });
+
+  it('rejects a time that four-digit years cannot write (an offset past 9999 or before 0000) and keeps the conversation readable', async () => {
+    const { api } = await newWorkspace();
+    const conv = await start(api, { channel: 'widget', visitor_id: 'v-edge' });
+    expectInvalid(await api.post(`/v1/conversations/${conv.id}/messages`, { role: 'user', text: 'x', at: '9999-12-31T23:59:59-01:00' }), 'at');
+    expectInvalid(await api.post(`/v1/conversations/${conv.id}/messages`, { role: 'user', text: 'x', at: '0000-01-01T00:00:00+01:00' }), 'at');
+    expect((await say(api, conv.id, 'edge', 'user', '9999-12-31T23:59:59.999Z')).at).toBe('9999-12-31T23:59:59.999Z');
+    expect((await say(api, conv.id, 'edge', 'user', '0000-01-01T00:00:00Z')).at).toBe('0000-01-01T00:00:00.000Z');
+    expect((await api.get(`/v1/conversations/${conv.id}`)).status).toBe(200);
+    expect((await api.get('/v1/conversations')).status).toBe(200);
+  });
+
   it('rejects a bad role, an empty text, a bad time, over 32 KiB, and an unknown conversation', async () => {
     const { api } = await newWorkspace();
     const conv = await start(api);

@@ -262,6 +262,15 @@ describe('a messy file', () => {
     ]);
   });
 
+  it('reads a file that mixes line endings (an LF header on CRLF rows, a lone CR) row by row, quotes and all', async () => {
+    const w = await workspace();
+    const done = await importFile(w, 'Name,Email\n"Ann Quoted",ann@mixed.example\r\n"Bo\nTwo Lines",bo@mixed.example\r\nCy,cy@mixed.example\rDee,"dee@mixed.example"\n');
+    expect(counts(done)).toEqual({ rows: 4, created: 4, updated: 0, skipped: 0, failed: 0 });
+    expect((await listAll(w.api)).map((c) => [c.name, c.email])).toEqual([
+      ['Ann Quoted', 'ann@mixed.example'], ['Bo\nTwo Lines', 'bo@mixed.example'], ['Cy', 'cy@mixed.example'], ['Dee', 'dee@mixed.example'],
+    ]);
+  });
+
   it('gives the report to anyone with the link for 24 hours, and 410 after; a wrong token is 404', async () => {
     const w = await workspace();
     const done = await importFile(w, 'Name,Email\r\nBad One,bad@\r\n');

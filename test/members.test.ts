@@ -27,7 +27,7 @@ describe('as an owner', () => {
     const { workspaceId, owner, session } = await workspaceWithOwner(t, 'Owned');
     const list = await session.get('/v1/members');
     expect(list.status).toBe(200);
-    expect(list.body).toEqual({ data: [{ id: owner.id, email: owner.email, role: 'owner', created_at: expect.stringMatching(ISO_MS) }] });
+    expect(list.body).toEqual({ data: [{ id: owner.id, email: owner.email, role: 'owner', created_at: expect.stringMatching(ISO_MS) }], has_more: false, next_cursor: null });
 
     const email = uniqueEmail('new');
     const password = strongPassword();
@@ -138,7 +138,7 @@ describe('the last owner', () => {
     const statuses = [a.status, b.status];
     expect(statuses.filter((s) => s === 200), String(statuses)).toHaveLength(1);
     for (const s of statuses) expect([200, 403, 409]).toContain(s);
-    const left = await t.server.services.accounts.listMembers({ kind: 'key', workspaceId, keyId: 'key_x', keyName: null, scopes: ['read'] });
+    const left = (await t.server.services.accounts.listMembers({ kind: 'key', workspaceId, keyId: 'key_x', keyName: null, scopes: ['read'] })).data;
     expect(left.filter((m) => m.role === 'owner')).toHaveLength(1);
   });
 
@@ -149,7 +149,7 @@ describe('the last owner', () => {
     const [a, b] = await Promise.all([session.delete(`/v1/members/${second.id}`), s2.delete(`/v1/members/${owner.id}`)]);
     // The loser is 409, or 401 when its own session went with the winner's removal first.
     expect([a.status, b.status].filter((s) => s === 204)).toHaveLength(1);
-    const left = await t.server.services.accounts.listMembers({ kind: 'key', workspaceId, keyId: 'key_x', keyName: null, scopes: ['read'] });
+    const left = (await t.server.services.accounts.listMembers({ kind: 'key', workspaceId, keyId: 'key_x', keyName: null, scopes: ['read'] })).data;
     expect(left.filter((m) => m.role === 'owner')).toHaveLength(1);
   });
 });

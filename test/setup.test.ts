@@ -121,9 +121,9 @@ describe('first run, step by step', () => {
     expect((await request(t.url, 'GET', '/v1/setup')).body).toEqual({ needed: false });
     expectProblem(await request(t.url, 'POST', '/v1/setup', { body: setupBody() }), 410);
     expectProblem(await request(t.url, 'POST', '/v1/setup', { body: setupBody({ token: 'anything' }) }), 410);
-    const members = await t.server.services.accounts.listMembers({
+    const members = (await t.server.services.accounts.listMembers({
       kind: 'key', workspaceId: (await t.server.services.workspaces.ensureDefault()).id, keyId: 'key_x', keyName: null, scopes: ['read'],
-    });
+    })).data;
     expect(members.filter((m) => m.role === 'owner')).toHaveLength(1);
   });
 

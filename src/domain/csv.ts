@@ -4,6 +4,14 @@ import type { FieldError } from './errors.js';
 import { Invalid } from './errors.js';
 import { toIso } from './time.js';
 
+/**
+ * How imports read a file (csv-parse options): a BOM dropped, rows of uneven length and stray quotes
+ * taken as they come, and any line ending ending a row, also where a file mixes them (an LF header on
+ * CRLF rows, as text editors leave files): detected from the first line only, the other ending would
+ * stay in the last cell or join two rows.
+ */
+export const CSV_READING = { bom: true, relax_column_count: true, relax_quotes: true, record_delimiter: ['\r\n', '\n', '\r'] };
+
 /** The documented export columns, in order (API.md, Exports). */
 export const EXPORT_COLUMNS = [
   'id', 'name', 'email', 'phone', 'company', 'source', 'first_seen', 'last_seen', 'conversation_count', 'tags', 'page_url', 'ip_country',

@@ -45,8 +45,15 @@ export function parseTimestamp(value: string): number | null {
   // Date.parse rolls 2026-02-31 over into March; reject what does not exist.
   const day = new Date(Date.UTC(y!, mo! - 1, d));
   if (day.getUTCMonth() !== mo! - 1) return null;
+  // An offset can carry 9999-12-31T23:59-01:00 past year 9999 (or 0000-01-01T00:00+01:00 before year
+  // 0000), which no fixed-width string can show: not a time this product keeps.
+  if (ms < FIRST_MS || ms > LAST_MS) return null;
   return Math.floor(ms);
 }
+
+/** 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the times that four-digit years can write. */
+const FIRST_MS = -62_167_219_200_000;
+const LAST_MS = 253_402_300_799_999;
 
 const ZONES = new Map(Intl.supportedValuesOf('timeZone').map((z) => [z.toLowerCase(), z]));
 

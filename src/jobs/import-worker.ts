@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { parse } from 'csv-parse';
+import { CSV_READING } from '../domain/csv.js';
 import { type Mapping, recordToItem } from '../domain/import-mapping.js';
 import { prepareBatch, type PreparedBatch } from '../services/contact-rows.js';
 import type { BatchItemInput } from '../services/contacts.js';
@@ -59,7 +60,7 @@ function unneutralise(value: string): string {
 }
 
 async function read(): Promise<void> {
-  const parser = fs.createReadStream(data.file).pipe(parse({ bom: true, delimiter: data.delimiter, relax_column_count: true, relax_quotes: true }));
+  const parser = fs.createReadStream(data.file).pipe(parse({ ...CSV_READING, delimiter: data.delimiter }));
   let index = -1; // -1: the header
   let consumed = data.resumeAfter;
   let records: ImportRecord[] = [];

@@ -11,6 +11,8 @@ import { updateWorkspace } from '../store/workspaces.js';
 import type { ServiceDeps } from './deps.js';
 import { checkPasswordPolicy, decoyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { WorkspaceService } from './workspaces.js';
+import type { Page } from './contacts.js';
+import { pageOfWhole } from './cursors.js';
 
 export const SESSION_ABSOLUTE_MS = 30 * 24 * 3600_000;
 export const SETUP_TOKEN_MS = 3600_000;
@@ -193,8 +195,9 @@ export function createAccountService(deps: ServiceDeps, workspaces: WorkspaceSer
       return openSession(owner, { ...ws, name }, 'owner');
     },
 
-    async listMembers(p: Principal): Promise<MemberView[]> {
-      return (await accounts.listMembers(store.db, p.workspaceId)).map((m) => ({ id: m.id, email: m.email, role: m.role, created_at: toIso(m.created_at) }));
+    async listMembers(p: Principal, limit?: unknown, cursor?: unknown): Promise<Page<MemberView>> {
+      const rows = await accounts.listMembers(store.db, p.workspaceId);
+      return pageOfWhole(rows, (m) => ({ at: m.created_at, id: m.id }), 'asc', limit, cursor, (m): MemberView => ({ id: m.id, email: m.email, role: m.role, created_at: toIso(m.created_at) }));
     },
 
     async addMember(p: Principal, email: string, role: string, password: string | null): Promise<MemberView> {

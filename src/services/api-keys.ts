@@ -9,6 +9,8 @@ import * as keys from '../store/api-keys.js';
 import type { ApiKeyRow } from '../store/schema.js';
 import * as workspaces from '../store/workspaces.js';
 import type { ServiceDeps } from './deps.js';
+import type { Page } from './contacts.js';
+import { pageOfWhole } from './cursors.js';
 
 export const KEY_PREFIX = 'ck_';
 
@@ -70,8 +72,9 @@ export function createApiKeyService({ store, clock }: ServiceDeps) {
       return { kind: 'key', workspaceId: row.workspace_id, keyId: row.id, keyName: row.name, scopes: row.scopes.split(',') as Scope[] };
     },
 
-    async list(workspaceId: string): Promise<KeyView[]> {
-      return (await keys.listKeys(store.db, workspaceId)).map(presentKey);
+    /** Newest first. */
+    async list(workspaceId: string, limit?: unknown, cursor?: unknown): Promise<Page<KeyView>> {
+      return pageOfWhole(await keys.listKeys(store.db, workspaceId), (k) => ({ at: k.created_at, id: k.id }), 'desc', limit, cursor, presentKey);
     },
 
     /** Revokes a key of this workspace (`workspaceId` null: any workspace, for the operator's CLI). */

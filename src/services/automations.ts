@@ -11,6 +11,8 @@ import type { Tx } from '../store/db.js';
 import type { NewEvent } from '../store/events.js';
 import type { AutomationRow, ContactRow } from '../store/schema.js';
 import type { ServiceDeps } from './deps.js';
+import type { Page } from './contacts.js';
+import { pageOfWhole } from './cursors.js';
 
 export interface AutomationView {
   id: string;
@@ -77,9 +79,9 @@ export function createAutomationService({ store, clock }: ServiceDeps) {
   }
 
   return {
-    async list(p: Principal): Promise<AutomationView[]> {
+    async list(p: Principal, limit?: unknown, cursor?: unknown): Promise<Page<AutomationView>> {
       await store.transaction((trx) => seed(trx, p.workspaceId));
-      return (await automations.listAutomations(store.db, p.workspaceId)).map(view);
+      return pageOfWhole(await automations.listAutomations(store.db, p.workspaceId), (r) => ({ at: r.created_at, id: r.id }), 'asc', limit, cursor, view);
     },
 
     async create(p: Principal, input: { name: string; enabled?: boolean; when: RuleWhen; then: RuleThen }): Promise<AutomationView> {

@@ -18,7 +18,7 @@ import { getWorkspace } from '../store/workspaces.js';
 import { type ContactView, presentContact } from './contact-view.js';
 import { applyPatch, contactEvent, diff, newRow } from './contact-rows.js';
 import type { Page } from './contacts.js';
-import { decodeSimpleCursor, encodeSimpleCursor } from './cursors.js';
+import { decodeSimpleCursor, encodeSimpleCursor, pageOfWhole } from './cursors.js';
 import type { AutomationService } from './automations.js';
 import type { ServiceDeps } from './deps.js';
 import { enforceContactLimit } from './plan-limits.js';
@@ -197,9 +197,9 @@ export function createConversationService({ store, clock }: ServiceDeps, rules: 
       return convs.anyAgentAllows(store.db, origin);
     },
 
-    async listAgents(p: Principal): Promise<AgentView[]> {
+    async listAgents(p: Principal, limit?: unknown, cursor?: unknown): Promise<Page<AgentView>> {
       await ensureDefaultAgent(p.workspaceId);
-      return (await convs.listAgents(store.db, p.workspaceId)).map(agentView);
+      return pageOfWhole(await convs.listAgents(store.db, p.workspaceId), (a) => ({ at: a.created_at, id: a.id }), 'asc', limit, cursor, agentView);
     },
 
     async createAgent(p: Principal, name: string, origins: string[]): Promise<AgentView> {
@@ -288,11 +288,12 @@ export function createConversationService({ store, clock }: ServiceDeps, rules: 
 
     async appendMessage(p: Principal, conversationId: string, input: { role: string; text: string; at?: string }, token?: string): Promise<MessageView> {
       if (input.role !== 'user' && input.role !== 'agent') throw Invalid.field('role', 'must be user or agent');
-      if (!input.text.trim()) throw Invalid.field('text', 'must not be empty');
-      if (Buffer.byteLength(input.text) > MESSAGE_LIMIT_BYTES) throw Invalid.field('text', 'must be at most 32 KiB');
+      const text = input.text.trim();
+      if (!text) throw Invalid.field('text', 'must not be empty');
+      if (Buffer.byteLength(text) > MESSAGE_LIMIT_BYTES) throw Invalid.field('text', 'must be at most 32 KiB');
       const at = input.at === undefined ? clock.now() : parseTimestamp(input.at);
       if (at === null) throw Invalid.field('at', 'must be an RFC 3339 timestamp');
-      const row: MessageRow = { id: newId('message'), workspace_id: p.workspaceId, conversation_id: conversationId, role: input.role, text: input.text, at, seq: 0 };
+      const row: MessageRow = { id: newId('message'), workspace_id: p.workspaceId, conversation_id: conversationId, role: input.role, text, at, seq: 0 };
       await store.transaction(async (trx) => {
         const c = await mustGetConversation(trx, p.workspaceId, conversationId);
         checkWidgetAccess(p, c, token);

@@ -1,4 +1,5 @@
 // Opaque cursors for the simple lists (notes, timeline, conversations): base64url JSON.
+import { parseLimit } from '../domain/contact-query.js';
 import { Invalid } from '../domain/errors.js';
 
 export function encodeSimpleCursor(value: object): string {
@@ -33,4 +34,21 @@ export function newestFirstPage<R extends { id: string }, V>(rows: R[], limit: n
     data: page.map(present), has_more: rows.length > limit,
     next_cursor: rows.length > limit && last ? encodeSimpleCursor({ at: at(last), id: last.id }) : null,
   };
+}
+
+/**
+ * A page of a list that is small by nature and read whole (API keys, members, agents, rules), in
+ * (time, id) order; the cursor is the last row's (time, id), so rows added or removed meanwhile make the
+ * pages skip or repeat nothing. Sorted here, by code point, so both databases give the same order.
+ */
+export function pageOfWhole<R, V>(rows: R[], keyOf: (r: R) => { at: number; id: string }, order: 'asc' | 'desc', limitParam: unknown, cursorParam: unknown, present: (r: R) => V) {
+  const limit = parseLimit(limitParam);
+  const after = decodeNewestFirst(cursorParam);
+  const sign = order === 'asc' ? 1 : -1;
+  const compare = (a: { at: number; id: string }, b: { at: number; id: string }) => sign * (a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const sorted = [...rows].sort((a, b) => compare(keyOf(a), keyOf(b)));
+  const rest = after ? sorted.filter((r) => compare(keyOf(r), after) > 0) : sorted;
+  const page = rest.slice(0, limit);
+  const last = page[page.length - 1];
+  return { data: page.map(present), has_more: rest.length > limit, next_cursor: rest.length > limit && last ? encodeSimpleCursor(keyOf(last)) : null };
 }

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import { parse } from 'csv-parse';
 import { actorOf, type Actor, grants, type Principal, scopesOf } from '../domain/access.js';
-import { csvCell, csvLine, neutralise } from '../domain/csv.js';
+import { CSV_READING, csvCell, csvLine, neutralise } from '../domain/csv.js';
 import { parseLimit } from '../domain/contact-query.js';
 import { Forbidden, Gone, Invalid, NotFound, TooLarge } from '../domain/errors.js';
 import { newId, randomToken, sameToken } from '../domain/ids.js';
@@ -103,10 +103,10 @@ async function readHeader(file: string): Promise<{ columns: string[]; delimiter:
   const { bytesRead } = await fd.read(head, 0, head.length, 0);
   await fd.close();
   const text = head.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
-  const firstLine = text.split(/\r?\n/, 1)[0] ?? '';
+  const firstLine = text.split(/\r\n|\n|\r/, 1)[0] ?? '';
   if (firstLine.trim() === '') throw Invalid.field('file', 'is empty: the first row must name the columns');
   const delimiter = detectDelimiter(firstLine);
-  const parser = fs.createReadStream(file).pipe(parse({ bom: true, delimiter, relax_column_count: true, relax_quotes: true, to: 1 }));
+  const parser = fs.createReadStream(file).pipe(parse({ ...CSV_READING, delimiter, to: 1 }));
   let header: string[] | undefined;
   try {
     for await (const record of parser) header ??= record as string[];

@@ -137,8 +137,10 @@ export async function insertMessage(db: Tx, row: MessageRow): Promise<void> {
   await db.insertInto('messages').values(row).execute();
 }
 
+/** A transcript in time order (`at`, as the caller gave it), and in arrival order for the same time. */
 export async function messagesOf(db: Tx, conversationId: string, limit: number | null = null, newestFirst = false): Promise<MessageRow[]> {
-  let q = db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId).orderBy('seq', newestFirst ? 'desc' : 'asc');
+  const direction = newestFirst ? 'desc' : 'asc';
+  let q = db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId).orderBy('at', direction).orderBy('seq', direction);
   if (limit !== null) q = q.limit(limit);
   return q.execute();
 }

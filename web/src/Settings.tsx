@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient, type UseQueryResult } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, ApiError, problemText, type Session, type Workspace } from './api';
+import { api, apiAll, ApiError, problemText, type Session, type Workspace } from './api';
 import { Failed, Loading } from './States';
 
 interface Key { id: string; name: string | null; prefix: string; scopes: string[]; created_at: string; last_used_at: string | null }
@@ -27,11 +27,11 @@ export function Settings({ session }: { session: Session }) {
   const onError = (e: unknown) => { setDone(''); setError(errorText(e)); };
   /** What a change did, said in the status line (and any earlier error cleared). */
   const said = (text: string) => () => { setError(null); setDone(text); };
-  const keys = useQuery({ queryKey: ['keys'], queryFn: () => api<{ data: Key[] }>('GET', '/v1/keys'), enabled: admin });
-  const members = useQuery({ queryKey: ['members'], queryFn: () => api<{ data: Member[] }>('GET', '/v1/members') });
+  const keys = useQuery({ queryKey: ['keys'], queryFn: () => apiAll<Key>('/v1/keys'), enabled: admin });
+  const members = useQuery({ queryKey: ['members'], queryFn: () => apiAll<Member>('/v1/members') });
   const ws = useQuery({ queryKey: ['workspace'], queryFn: () => api<Workspace>('GET', '/v1/workspace') });
-  const rules = useQuery({ queryKey: ['automations'], queryFn: () => api<{ data: Rule[] }>('GET', '/v1/automations') });
-  const agents = useQuery({ queryKey: ['agents'], queryFn: () => api<{ data: Agent[] }>('GET', '/v1/agents') });
+  const rules = useQuery({ queryKey: ['automations'], queryFn: () => apiAll<Rule>('/v1/automations') });
+  const agents = useQuery({ queryKey: ['agents'], queryFn: () => apiAll<Agent>('/v1/agents') });
   const [keyName, setKeyName] = useState('');
   const [newKey, setNewKey] = useState<string | null>(null);
   const [memberEmail, setMemberEmail] = useState('');

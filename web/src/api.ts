@@ -32,6 +32,17 @@ export async function api<T>(method: string, path: string, body?: unknown, signa
   return data as T;
 }
 
+/** Every row of a paginated list (`{data, has_more, next_cursor}`), 200 a page: for the short lists of settings. */
+export async function apiAll<T>(path: string): Promise<{ data: T[] }> {
+  const data: T[] = [];
+  for (let cursor: string | null = null; ;) {
+    const page: { data: T[]; next_cursor: string | null } = await api('GET', `${path}?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    data.push(...page.data);
+    if (!page.next_cursor) return { data };
+    cursor = page.next_cursor;
+  }
+}
+
 /** A multipart upload (a file with form fields), with the CSRF token like every unsafe request. */
 export async function upload<T>(path: string, form: FormData): Promise<T> {
   const res = await fetch(path, { method: 'POST', headers: { 'x-csrf-token': csrf }, body: form, credentials: 'same-origin' });

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { TRIGGERS } from '../../domain/automation.js';
 import type { AutomationService } from '../../services/automations.js';
 import { principalOf } from '../auth.js';
-import { errors, IdParams, Stage } from '../schemas.js';
+import { errors, IdParams, PageQuery, pageOf, Stage } from '../schemas.js';
 
 const When = Type.Object({
   on: Type.Optional(Type.Union(TRIGGERS.map((t) => Type.Literal(t)), { description: 'Any of the three when absent' })),
@@ -28,8 +28,8 @@ export function automationRoutes(automations: AutomationService): FastifyPluginA
   return async (app) => {
     app.get('/v1/automations', {
       config: { scope: 'read' },
-      schema: { tags, summary: 'The lifecycle rules (the three default rules are there until switched off or deleted)', response: { 200: Type.Object({ data: Type.Array(Automation) }), ...errors() } },
-    }, async (request) => ({ data: await automations.list(principalOf(request)) }));
+      schema: { tags, summary: 'The lifecycle rules, oldest first (the three default rules are there until switched off or deleted)', querystring: PageQuery, response: { 200: pageOf(Automation), ...errors() } },
+    }, async (request) => automations.list(principalOf(request), request.query.limit, request.query.cursor));
 
     app.post('/v1/automations', {
       config: { scope: 'admin' },

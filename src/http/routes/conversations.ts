@@ -5,7 +5,7 @@ import type { ConversationService } from '../../services/conversations.js';
 import type { DataExportService } from '../../services/data-export.js';
 import type { MergeService } from '../../services/merge.js';
 import { principalOf } from '../auth.js';
-import { errors, IdParams, pageOf } from '../schemas.js';
+import { errors, IdParams, PageQuery, pageOf } from '../schemas.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Agent = Type.Object({
@@ -40,8 +40,8 @@ export function conversationRoutes(conversations: ConversationService, merges: M
     const tags = ['Capture'];
     app.get('/v1/agents', {
       config: { scope: 'read' },
-      schema: { tags, summary: "The workspace's agents (a default one always exists)", response: { 200: Type.Object({ data: Type.Array(Agent) }), ...errors() } },
-    }, async (request) => ({ data: await conversations.listAgents(principalOf(request)) }));
+      schema: { tags, summary: "The workspace's agents, oldest first (a default one always exists)", querystring: PageQuery, response: { 200: pageOf(Agent), ...errors() } },
+    }, async (request) => conversations.listAgents(principalOf(request), request.query.limit, request.query.cursor));
 
     app.post('/v1/agents', {
       config: { scope: 'admin' },

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { ROLES } from '../../domain/access.js';
 import type { AccountService } from '../../services/accounts.js';
 import { principalOf } from '../auth.js';
-import { errors, IdParams } from '../schemas.js';
+import { errors, IdParams, PageQuery, pageOf } from '../schemas.js';
 
 const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
 const Member = Type.Object({ id: Type.String({ description: 'The user id (usr_...)' }), email: Type.String(), role: RoleSchema, created_at: Type.String({ format: 'date-time' }) });
@@ -14,8 +14,8 @@ export function memberRoutes(accounts: AccountService): FastifyPluginAsyncTypebo
   return async (app) => {
     app.get('/v1/members', {
       config: { scope: 'read' },
-      schema: { tags, summary: "The workspace's users and roles", response: { 200: Type.Object({ data: Type.Array(Member) }), ...errors() } },
-    }, async (request) => ({ data: await accounts.listMembers(principalOf(request)) }));
+      schema: { tags, summary: "The workspace's users and roles, oldest first", querystring: PageQuery, response: { 200: pageOf(Member), ...errors() } },
+    }, async (request) => accounts.listMembers(principalOf(request), request.query.limit, request.query.cursor));
 
     app.post('/v1/members', {
       config: { scope: 'admin' },

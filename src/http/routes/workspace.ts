@@ -6,7 +6,7 @@ import { Forbidden } from '../../domain/errors.js';
 import type { ApiKeyService } from '../../services/api-keys.js';
 import type { WorkspaceService } from '../../services/workspaces.js';
 import { principalOf } from '../auth.js';
-import { ApiKey, ApiKeyCreated, errors, IdParams, Scope, Workspace, WorkspacePatch } from '../schemas.js';
+import { ApiKey, ApiKeyCreated, errors, IdParams, PageQuery, pageOf, Scope, Workspace, WorkspacePatch } from '../schemas.js';
 
 export function workspaceRoutes(workspaces: WorkspaceService, keys: ApiKeyService): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -48,8 +48,8 @@ export function workspaceRoutes(workspaces: WorkspaceService, keys: ApiKeyServic
 
     app.get('/v1/keys', {
       config: { scope: 'admin' },
-      schema: { tags: ['Access'], summary: 'API keys of the workspace, without secrets', response: { 200: Type.Object({ data: Type.Array(ApiKey) }), ...errors() } },
-    }, async (request) => ({ data: await keys.list(principalOf(request).workspaceId) }));
+      schema: { tags: ['Access'], summary: 'API keys of the workspace, without secrets, newest first', querystring: PageQuery, response: { 200: pageOf(ApiKey), ...errors() } },
+    }, async (request) => keys.list(principalOf(request).workspaceId, request.query.limit, request.query.cursor));
 
     app.post('/v1/keys', {
       config: { scope: 'admin', secretResponse: true },
