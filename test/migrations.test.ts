@@ -3,7 +3,7 @@
 // email_lower), which means what the old index did only if every key is the folded form of the
 // lowercase address; rows written otherwise get their key folded again. 0007 moves the writing of new
 // contacts' search-index rows (SQLite) from a trigger to insertContacts: rows indexed either way are
-// found.
+// found. 0008 folds the final sigma ς as σ in the search keys of the rows that hold one.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUniqueViolation, openStore, type Store } from '../src/store/db.js';
@@ -70,7 +70,7 @@ describe('0007: search-index rows of new contacts written with them, not by a tr
   const found = (q: string) => countContacts(store.db, store.dialect, 'wsp_m', parseFilter({ q }, { timezone: 'UTC', now: T }));
 
   it('finds the contacts indexed before it and those inserted after it, one at a time or many', async () => {
-    expect(await store.migrate()).toEqual(['0007_search_index_on_insert']);
+    expect(await store.migrate('0007_search_index_on_insert')).toEqual(['0007_search_index_on_insert']);
     expect(await found('example.se')).toBe(2);
     await store.transaction((trx) => insertContacts(trx, store.dialect, [contact('ctc_m6', 'quentin.one@later.example', 'quentin.one@later.example')]));
     await store.transaction((trx) => insertContacts(trx, store.dialect, Array.from({ length: 700 }, (_, i) =>
@@ -79,5 +79,23 @@ describe('0007: search-index rows of new contacts written with them, not by a tr
     expect(await found('bulk.example')).toBe(700);
     expect(await found('many.699@')).toBe(1);
     expect(await found('example.se')).toBe(2);
+  });
+});
+
+describe('0008: the final sigma folded as sigma', () => {
+  const found = (q: string) => countContacts(store.db, store.dialect, 'wsp_m', parseFilter({ q }, { timezone: 'UTC', now: T }));
+  /** The keys as builds before 0008 folded them: lowercase, so a word-final Σ became ς. */
+  const older = (s: string) => s.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
+
+  it('writes the keys again, so that upper and lower case find the same contacts', async () => {
+    const name = 'ΝΊΚΟΣ ΠΑΠΑΣ';
+    const row = { ...newRow('wsp_m', { name, source: 'api' }, T), id: 'ctc_sigma' };
+    await store.transaction((trx) => insertContacts(trx, store.dialect, [{ ...row, name_key: older(name), word_prefixes: '  νι  πα  ct' }]));
+    expect((await store.db.selectFrom('contacts').select('name_key').where('id', '=', 'ctc_sigma').executeTakeFirstOrThrow()).name_key).toBe('νικος παπας');
+    expect(await store.migrate()).toEqual(['0008_final_sigma']);
+    const after = await store.db.selectFrom('contacts').select(['name_key', 'word_prefixes']).where('id', '=', 'ctc_sigma').executeTakeFirstOrThrow();
+    expect(after.name_key).toBe('νικοσ παπασ');
+    for (const q of ['ΠΑΣ', 'πας', 'πασ', 'ΚΟΣ ΠΑ', 'νίκος']) expect(await found(q), q).toBe(1);
+    expect(await found('πα')).toBe(1);
   });
 });

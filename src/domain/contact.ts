@@ -50,7 +50,8 @@ export interface ContactFields {
 
 /** Lowercase with accents removed: the form that search matches and strings sort by. */
 export function fold(value: string): string {
-  return value.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
+  // Lowercasing writes a word-final Σ as ς: one sigma for search and sort, as FTS5 folds it too.
+  return value.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().replace(/ς/g, 'σ');
 }
 
 /** The folded form of a lowercased address: what the email sort orders by and the email index leads with. */

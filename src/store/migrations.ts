@@ -2,7 +2,7 @@
 // since the epoch, booleans 0/1, JSON as text: the same values on both databases. On PostgreSQL every
 // text column sorts bytewise (COLLATE "C"), as SQLite's BINARY does, so both give one order.
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
-import { emailKey } from '../domain/contact.js';
+import { emailKey, searchKeys } from '../domain/contact.js';
 import type { Dialect } from './db.js';
 
 /** A migration's steps: SQL as written, or a function where SQL cannot say it (Unicode folding). */
@@ -293,6 +293,19 @@ const emailSort: Ddl = () => [
 // Updates and deletes keep their triggers: a row at a time is what they do anyway.
 const searchIndexOnInsert: Ddl = (d) => (d === 'sqlite' ? [`DROP TRIGGER contacts_fts_insert`] : []);
 
+// Folding now writes the final sigma ς as σ (domain/contact.ts `fold`), so that ΑΣ finds what ασ does:
+// the search keys of rows that hold a ς are written again. On SQLite the update trigger re-indexes them.
+const finalSigma: Ddl = () => [
+  async (db) => {
+    const { rows } = await sql<{ id: string; name: string | null; email: string | null; phone: string | null }>`
+      SELECT id, name, email, phone FROM contacts WHERE name_key LIKE '%ς%' OR email_key LIKE '%ς%' OR word_prefixes LIKE '%ς%'`.execute(db);
+    for (const r of rows) {
+      const k = searchKeys(r);
+      await sql`UPDATE contacts SET name_key = ${k.name_key}, email_key = ${k.email_key}, word_prefixes = ${k.word_prefixes} WHERE id = ${r.id}`.execute(db);
+    }
+  },
+];
+
 const MIGRATIONS: Record<string, Ddl> = {
   '0001_initial': initial,
   '0002_accounts': accounts,
@@ -301,6 +314,7 @@ const MIGRATIONS: Record<string, Ddl> = {
   '0005_sorts': sorts,
   '0006_email_sort': emailSort,
   '0007_search_index_on_insert': searchIndexOnInsert,
+  '0008_final_sigma': finalSigma,
 };
 
 class SqlMigrations implements MigrationProvider {
