@@ -270,6 +270,18 @@ describe('Idempotency-Key', () => {
     expect((await c.get('/v1/contacts?q=Second')).body.data).toEqual([]);
   });
 
+  it('a body with a password: the same password replays, another password is another body (422)', async () => {
+    const ws = await t.workspace();
+    const c = client(t.url, ws.key);
+    const body = { email: `idem-member-${Date.now()}@example.com`, role: 'member', password: 'first long passphrase 1' };
+    const first = await c.post('/v1/members', body, { 'idempotency-key': 'member-1' });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    const again = await c.post('/v1/members', body, { 'idempotency-key': 'member-1' });
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expectProblem(await c.post('/v1/members', { ...body, password: 'second long passphrase 2' }, { 'idempotency-key': 'member-1' }), 422);
+  });
+
   it('replays notes and batches too, doing nothing twice', async () => {
     const ws = await t.workspace();
     const c = client(t.url, ws.key);

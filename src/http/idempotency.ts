@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { principalId } from '../domain/access.js';
 import { Invalid } from '../domain/errors.js';
 import type { IdempotencyService } from '../services/idempotency.js';
+import { secretFingerprint } from '../services/passwords.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,12 +19,15 @@ declare module 'fastify' {
 
 /**
  * The body as fingerprinted: a password never goes into a fast hash that is stored (it could be guessed
- * from it at SHA-256 speed), so such fields count as present, not by value.
+ * from it at SHA-256 speed), so such a field counts by its slow salted hash; another password with the
+ * same key is another body.
  */
-function withoutSecrets(body: unknown): unknown {
+async function withSecretsHashed(body: unknown, salt: string): Promise<unknown> {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(body as Record<string, unknown>)) out[k] = /password|token|secret/i.test(k) ? '(given)' : v;
+  for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+    out[k] = /password|token|secret/i.test(k) && typeof v === 'string' ? await secretFingerprint(v, salt) : v;
+  }
   return out;
 }
 
@@ -37,7 +41,8 @@ export function installIdempotency(app: FastifyInstance, idempotency: Idempotenc
       throw Invalid.field('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
     }
     const principal = principalId(request.principal);
-    const hash = createHash('sha256').update(request.method + ' ' + request.url + '\n' + JSON.stringify(withoutSecrets(request.body ?? null))).digest('hex');
+    const fingerprinted = await withSecretsHashed(request.body ?? null, principal + '\n' + key);
+    const hash = createHash('sha256').update(request.method + ' ' + request.url + '\n' + JSON.stringify(fingerprinted)).digest('hex');
     const begun = await idempotency.begin(principal, request.principal.workspaceId, key, hash);
     if (begun.kind === 'claimed') {
       request.idempotency = { principal, key };

@@ -1,5 +1,6 @@
 // Passwords: argon2id (OWASP's parameters: 19 MiB, 2 passes), at least 10 characters, and not one of
 // the ~49,000 most common passwords (zxcvbn's list, loaded on first use so it costs no memory before).
+import { createHash } from 'node:crypto';
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 import { Invalid } from '../domain/errors.js';
 
@@ -32,6 +33,15 @@ export async function verifyPassword(stored: string, password: string): Promise<
   } catch {
     return false;
   }
+}
+
+/**
+ * A secret as an idempotency fingerprint holds it: argon2id as a password is stored, salted by what the
+ * fingerprint belongs to (a caller's key), so that the same secret gives the same fingerprint there and
+ * a stored fingerprint costs as much to guess from as a password hash does.
+ */
+export function secretFingerprint(secret: string, salt: string): Promise<string> {
+  return hash(secret, { ...OPTIONS, salt: createHash('sha256').update(salt).digest().subarray(0, 16) });
 }
 
 /** A hash to verify against when the email is unknown, so both failures take the same time. */
