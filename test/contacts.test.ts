@@ -154,6 +154,14 @@ describe('POST /v1/contacts', () => {
     expectInvalid(await api.post('/v1/contacts', { name: 'Too long', tags: ['x'.repeat(65)] }), 'tags');
   });
 
+  it('rejects a tag holding a comma (a comma separates tags in filters and CSV cells); the tag filter trims', async () => {
+    expectInvalid(await api.post('/v1/contacts', { name: 'Comma tag', tags: ['a,b'] }), 'tags');
+    const c = await create(api, { name: 'Spaced tag', tags: ['spaced-filter'] });
+    expectInvalid(await api.patch(`/v1/contacts/${c.id}`, { tags: ['ok', 'x, y'] }), 'tags');
+    const found = await api.get('/v1/contacts?tag=%20Spaced-Filter%20');
+    expect(found.body.data.map((x: { id: string }) => x.id)).toEqual([c.id]);
+  });
+
   it('accepts metadata of 16 KiB serialised and rejects one byte more', async () => {
     // {"k":"..."} is 8 bytes around the value.
     const exact = { k: 'm'.repeat(16 * 1024 - 8) };

@@ -158,7 +158,7 @@ export function parseFilter(input: FilterInput, ctx: ParseContext): ContactFilte
     else fail('last_active', 'must be today, 7d or 30d');
   }
 
-  const tags = (list('tag') ?? []).map((t) => t.toLowerCase());
+  const tags = (list('tag') ?? []).map((t) => t.trim().toLowerCase());
   if (tags.some((t) => t.length > 64)) fail('tag', 'each tag is at most 64 characters');
 
   const stagesRaw = list('lifecycle_stage');

@@ -245,6 +245,11 @@ export function normaliseTags(tags: string[], errors: FieldError[]): string[] | 
       errors.push({ field: 'tags', message: `each tag must be at most ${LIMITS.tagLength} characters, without NUL` });
       return null;
     }
+    if (t.includes(',')) {
+      // A comma separates tags in the tag filter, in CSV cells and in imports: one could not be found again.
+      errors.push({ field: 'tags', message: 'a tag must not contain a comma' });
+      return null;
+    }
     seen.add(t);
   }
   if (seen.size > LIMITS.tagsPerContact) {

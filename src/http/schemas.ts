@@ -50,7 +50,7 @@ const writable = {
   company: Type.Optional(Nullable(Type.String({ description: 'At most 200 characters' }))),
   page_url: Type.Optional(Nullable(Type.String({ description: 'http(s) URL, at most 2,048 characters' }))),
   ip_country: Type.Optional(Nullable(Type.String({ description: 'ISO 3166 alpha-2' }))),
-  tags: Type.Optional(Nullable(Type.Array(Type.String(), { description: 'Lowercased, unique, at most 50 of 64 characters' }))),
+  tags: Type.Optional(Nullable(Type.Array(Type.String(), { description: 'Lowercased, unique, at most 50 of 64 characters, without commas' }))),
   metadata: Type.Optional(Nullable(Type.Object({}, { additionalProperties: true, description: 'At most 16 KiB as JSON' }))),
   lifecycle_stage: Type.Optional(Nullable(Stage)),
 };
