@@ -176,6 +176,24 @@ describe('merge', () => {
     expect((await api.get(`/v1/contacts/${a}`)).body).toMatchObject({ conversation_count: 19, last_seen: iso(T0 + 2 * DAY) });
   });
 
+  it('refuses (422) a merge whose tag union or metadata would break a contact\'s limits, changing nothing', async () => {
+    const { api } = await newWorkspace();
+    const tags = (p: string) => Array.from({ length: 30 }, (_, i) => `${p}${i}`);
+    const a = await create(api, { name: 'Thirty A', tags: tags('a') });
+    const b = await create(api, { name: 'Thirty B', tags: tags('b'), metadata: { k: 'x'.repeat(9000) } });
+    expectInvalid(await api.post(`/v1/contacts/${a.id}/merge`, { from: b.id }), 'from');
+    const c = await create(api, { name: 'Big meta', metadata: { j: 'y'.repeat(9000) } });
+    expectInvalid(await api.post(`/v1/contacts/${c.id}/merge`, { from: b.id }), 'from');
+    expect((await api.get(`/v1/contacts/${a.id}`)).body.tags).toHaveLength(30);
+    expect((await api.get(`/v1/contacts/${b.id}`)).status).toBe(200);
+    expect((await api.get('/v1/contacts/count')).body.count).toBe(3);
+    // Within the limits, the same contacts merge.
+    expect((await api.patch(`/v1/contacts/${a.id}`, { tags: tags('b').slice(0, 20) })).status).toBe(200);
+    const merged = await api.post(`/v1/contacts/${a.id}/merge`, { from: b.id });
+    expect(merged.status).toBe(200);
+    expect(merged.body.tags).toHaveLength(30);
+  });
+
   it('refuses merging into itself (422), unknown or foreign ids (404), and bad bodies (422)', async () => {
     const a = await newWorkspace();
     const b = await newWorkspace();

@@ -32,9 +32,17 @@ export function createMergeService({ store, clock }: ServiceDeps, conversations:
         const next: ContactRow = { ...target };
         for (const k of FILLED) if (next[k] === null) next[k] = other[k];
         next.email_lower = next.email?.toLowerCase() ?? null;
-        const tags = [...new Set([...(JSON.parse(target.tags) as string[]), ...(JSON.parse(other.tags) as string[])])].slice(0, LIMITS.tagsPerContact);
+        // The union and the merged metadata keep the limits of a contact: over them the merge is refused
+        // whole rather than a tag or a key silently dropped.
+        const tags = [...new Set([...(JSON.parse(target.tags) as string[]), ...(JSON.parse(other.tags) as string[])])];
+        if (tags.length > LIMITS.tagsPerContact) {
+          throw Invalid.field('from', `the merged contact would hold ${tags.length} tags, over the ${LIMITS.tagsPerContact} a contact may have; remove some first`);
+        }
         next.tags = JSON.stringify(tags);
         next.metadata = JSON.stringify({ ...(JSON.parse(other.metadata) as object), ...(JSON.parse(target.metadata) as object) });
+        if (Buffer.byteLength(next.metadata) > LIMITS.metadataBytes) {
+          throw Invalid.field('from', `the merged metadata would exceed ${LIMITS.metadataBytes} bytes as JSON; remove some keys first`);
+        }
         next.baseline_count = target.baseline_count + other.baseline_count;
         // A contact without a baseline was first seen no later than its creation: that floor merges too.
         const firsts = [target.baseline_first_seen ?? target.created_at, other.baseline_first_seen ?? other.created_at];
