@@ -176,6 +176,34 @@ describe('merge', () => {
     expect((await api.get(`/v1/contacts/${a}`)).body).toMatchObject({ conversation_count: 19, last_seen: iso(T0 + 2 * DAY) });
   });
 
+  it('a historical batch sent again replaces the baseline; fields it leaves out keep their values', async () => {
+    const { api } = await newWorkspace();
+    const send = async (item: Record<string, unknown>) => {
+      const res = await api.post('/v1/contacts/batch', { historical: true, contacts: [item] });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.results[0].status, JSON.stringify(res.body)).not.toBe('error');
+      return (await api.get(`/v1/contacts/${res.body.results[0].id}`)).body;
+    };
+    const first = await send({ email: 'again@example.com', first_seen: '2024-01-01T00:00:00Z', last_seen: '2024-02-01T00:00:00Z', conversation_count: 4 });
+    expect(first).toMatchObject({ first_seen: '2024-01-01T00:00:00.000Z', last_seen: '2024-02-01T00:00:00.000Z', conversation_count: 4 });
+    // A conversation recorded here, then the migration sent again with a later first_seen (a corrected export).
+    clock.set(T0);
+    const conv = await start(api, { channel: 'widget', visitor_id: 'again' });
+    expect((await identify(api, conv.id, { email: 'again@example.com' })).id).toBe(first.id);
+    const again = await send({ email: 'again@example.com', first_seen: '2025-01-01T00:00:00Z', last_seen: '2025-02-01T00:00:00Z', conversation_count: 2 });
+    expect(again).toMatchObject({ id: first.id, first_seen: '2025-01-01T00:00:00.000Z', last_seen: iso(T0), conversation_count: 3 });
+
+    // Only created_at, on a contact made here: created_at and first_seen move back, last_seen stays.
+    clock.set(T0 + DAY);
+    const made = (await api.post('/v1/contacts', { email: 'made-here@example.com' })).body;
+    const moved = await send({ email: 'made-here@example.com', created_at: '2019-01-01T00:00:00Z' });
+    expect(moved).toMatchObject({ id: made.id, created_at: '2019-01-01T00:00:00.000Z', first_seen: '2019-01-01T00:00:00.000Z', last_seen: iso(T0 + DAY), conversation_count: 0 });
+    // last_seen before the created_at it comes with is an error.
+    const bad = await api.post('/v1/contacts/batch', { historical: true, contacts: [{ name: 'Backwards', created_at: '2020-01-01T00:00:00Z', last_seen: '2019-01-01T00:00:00Z' }] });
+    expect(bad.body.results[0]).toMatchObject({ status: 'error' });
+    expect(bad.body.results[0].error).toMatch(/^last_seen/);
+  });
+
   it('refuses (422) a merge whose tag union or metadata would break a contact\'s limits, changing nothing', async () => {
     const { api } = await newWorkspace();
     const tags = (p: string) => Array.from({ length: 30 }, (_, i) => `${p}${i}`);

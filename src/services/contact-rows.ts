@@ -72,7 +72,7 @@ export function newRow(workspaceId: string, f: ContactFields, now: number, histo
   const tags = f.tags ?? [];
   const count = history?.count ?? 0;
   const stage = f.lifecycle_stage ?? derivedStage(count);
-  const firstSeen = history?.firstSeen ?? history?.createdAt ?? now;
+  const firstSeen = history?.firstSeen ?? history?.createdAt ?? Math.min(now, history?.lastSeen ?? now);
   return {
     id, workspace_id: workspaceId, name, email, email_lower: email?.toLowerCase() ?? null, phone,
     company: f.company ?? null, source: f.source ?? 'api',
@@ -151,32 +151,54 @@ export function parseHistorical(item: HistoricalInput): Baseline {
       errors.push({ field: 'conversation_count', message: 'must be a whole number from 0' });
     } else b.count = item.conversation_count;
   }
-  if (b.firstSeen !== undefined && b.lastSeen !== undefined && b.lastSeen < b.firstSeen) {
-    errors.push({ field: 'last_seen', message: 'must not be before first_seen' });
+  const first = b.firstSeen ?? b.createdAt;
+  if (first !== undefined && b.lastSeen !== undefined && b.lastSeen < first) {
+    errors.push({ field: 'last_seen', message: b.firstSeen !== undefined ? 'must not be before first_seen' : 'must not be before created_at' });
   }
   if (errors.length) throw new Invalid(errors);
-  if (b.firstSeen === undefined && b.createdAt !== undefined) b.firstSeen = b.createdAt;
-  if (b.lastSeen === undefined && b.firstSeen !== undefined) b.lastSeen = b.firstSeen;
+  // Only what was given: a new row fills the rest from it (newRow), an existing row keeps its own.
   return b;
 }
 
-/** Applies a migration baseline to an existing row: count adds what was recorded here since. */
-export function applyBaseline(row: ContactRow, b: Baseline): ContactRow {
-  const next = { ...row };
-  if (b.count !== undefined) {
-    next.conversation_count = row.conversation_count - row.baseline_count + b.count;
-    next.baseline_count = b.count;
-    if (!row.stage_manual) next.lifecycle_stage = derivedStage(next.conversation_count);
-  }
-  if (b.firstSeen !== undefined) {
-    next.baseline_first_seen = b.firstSeen;
-    next.first_seen = Math.min(b.firstSeen, row.conversation_count > row.baseline_count ? row.first_seen : b.firstSeen);
-  }
-  if (b.lastSeen !== undefined) {
-    next.baseline_last_seen = b.lastSeen;
-    next.last_seen = Math.max(b.lastSeen, row.conversation_count > row.baseline_count ? row.last_seen : b.lastSeen);
-  }
-  if (b.createdAt !== undefined) next.created_at = b.createdAt;
-  return next;
+/**
+ * The auto fields from what the contact's conversations say, on top of a migrated baseline: the count
+ * adds, first_seen is the earlier and last_seen the later; with neither, the creation time.
+ */
+export function withAutoFields(row: ContactRow, span: ConversationSpan): ContactRow {
+  // Created here (not migrated), the contact was first seen no later than its creation.
+  const firsts = [row.baseline_first_seen ?? row.created_at, span.first].filter((v): v is number => v !== null);
+  const lasts = [row.baseline_last_seen, span.last].filter((v): v is number => v !== null);
+  const count = row.baseline_count + span.count;
+  return {
+    ...row,
+    conversation_count: count,
+    first_seen: firsts.length ? Math.min(...firsts) : row.created_at,
+    last_seen: lasts.length ? Math.max(...lasts) : row.created_at,
+    lifecycle_stage: row.stage_manual ? row.lifecycle_stage : derivedStage(count),
+  };
 }
 
+/** What a contact's conversations recorded here say: how many, the first start and the last message. */
+export interface ConversationSpan {
+  count: number;
+  first: number | null;
+  last: number | null;
+}
+
+/** A contact with no conversations recorded here (all of them, if any, are in its baseline). */
+export const NO_CONVERSATIONS: ConversationSpan = { count: 0, first: null, last: null };
+
+/**
+ * Applies a migration baseline to an existing row: the fields given replace the baseline's, then the
+ * auto fields are worked out again from it and the conversations recorded here (`span`), so a batch
+ * sent again replaces what the first one said.
+ */
+export function applyBaseline(row: ContactRow, b: Baseline, span: ConversationSpan): ContactRow {
+  const next = { ...row };
+  if (b.count !== undefined) next.baseline_count = b.count;
+  if (b.firstSeen !== undefined) next.baseline_first_seen = b.firstSeen;
+  // Without a baseline last_seen the row's own stands (else it would fall back to a created_at now moved).
+  next.baseline_last_seen = b.lastSeen ?? row.baseline_last_seen ?? row.last_seen;
+  if (b.createdAt !== undefined) next.created_at = b.createdAt;
+  return withAutoFields(next, span);
+}

@@ -13,7 +13,7 @@ import { toIso } from '../domain/time.js';
 import { isUniqueViolation, type Tx } from '../store/db.js';
 import { countContacts, listContacts, sortKey } from '../store/contact-list.js';
 import * as contacts from '../store/contacts.js';
-import { deleteContactVisitors } from '../store/conversations.js';
+import { conversationSpan, deleteContactVisitors } from '../store/conversations.js';
 import * as events from '../store/events.js';
 import { purgeIdempotentForContact } from '../store/idempotency.js';
 import * as notes from '../store/notes.js';
@@ -22,7 +22,7 @@ import type { ContactRow, WorkspaceRow } from '../store/schema.js';
 import { getWorkspace } from '../store/workspaces.js';
 import { type ContactView, presentContact } from './contact-view.js';
 import {
-  applyBaseline, applyPatch, contactEvent, diff, newRow, noteView, prepareBatch, type PreparedBatch, requireIdentity,
+  applyBaseline, applyPatch, NO_CONVERSATIONS, contactEvent, diff, newRow, noteView, prepareBatch, type PreparedBatch, requireIdentity,
 } from './contact-rows.js';
 import { decodeNewestFirst, decodeSimpleCursor, encodeSimpleCursor, newestFirstPage } from './cursors.js';
 import type { AutomationService } from './automations.js';
@@ -314,7 +314,12 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
             // An email held by another contact (matched here by phone) likewise.
             if (emailLower && byEmail.get(emailLower) && byEmail.get(emailLower)!.id !== match.id) delete f.email;
             let next = applyPatch(match, f, now) ?? match;
-            if (baseline) next = applyBaseline(next, baseline);
+            if (baseline) {
+              // Only a contact with conversations recorded here (beyond its baseline) needs them read.
+              const span = next.conversation_count > next.baseline_count ? await conversationSpan(trx, ws.id, next.id) : NO_CONVERSATIONS;
+              next = applyBaseline(next, baseline, span);
+              if (Object.keys(diff(match, next)).length === 0) next = match;
+            }
             if (next !== match) {
               next.updated_at = now;
               forget(match);

@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { actorOf, type Principal } from '../domain/access.js';
-import { type ContactInput, derivedStage, isHttpUrl, isSource, normaliseContactInput } from '../domain/contact.js';
+import { type ContactInput, isHttpUrl, isSource, normaliseContactInput } from '../domain/contact.js';
 import { Invalid, NotFound, Unauthorized } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { keptCountry } from '../domain/privacy.js';
@@ -16,7 +16,7 @@ import * as events from '../store/events.js';
 import type { AgentRow, ContactRow, ConversationRow, MessageRow, WorkspaceRow } from '../store/schema.js';
 import { getWorkspace } from '../store/workspaces.js';
 import { type ContactView, presentContact } from './contact-view.js';
-import { applyPatch, contactEvent, diff, newRow } from './contact-rows.js';
+import { applyPatch, contactEvent, diff, newRow, withAutoFields } from './contact-rows.js';
 import type { Page } from './contacts.js';
 import { decodeSimpleCursor, encodeSimpleCursor, pageOfWhole } from './cursors.js';
 import type { AutomationService } from './automations.js';
@@ -114,24 +114,6 @@ function checkOrigins(origins: string[]): string[] {
     }
     return u.origin;
   });
-}
-
-/**
- * The auto fields from what the contact's conversations say, on top of a migrated baseline: the count
- * adds, first_seen is the earlier and last_seen the later; with neither, the creation time.
- */
-export function withAutoFields(row: ContactRow, span: { count: number; first: number | null; last: number | null }): ContactRow {
-  // Created here (not migrated), the contact was first seen no later than its creation.
-  const firsts = [row.baseline_first_seen ?? row.created_at, span.first].filter((v): v is number => v !== null);
-  const lasts = [row.baseline_last_seen, span.last].filter((v): v is number => v !== null);
-  const count = row.baseline_count + span.count;
-  return {
-    ...row,
-    conversation_count: count,
-    first_seen: firsts.length ? Math.min(...firsts) : row.created_at,
-    last_seen: lasts.length ? Math.max(...lasts) : row.created_at,
-    lifecycle_stage: row.stage_manual ? row.lifecycle_stage : derivedStage(count),
-  };
 }
 
 export function createConversationService({ store, clock }: ServiceDeps, rules: AutomationService) {
