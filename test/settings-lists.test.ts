@@ -1,4 +1,4 @@
-// The short lists of a workspace's settings (API keys, members, agents, automation rules) page like every
+// The short lists of a workspace (API keys, members, agents, automation rules, tags) page like every
 // list of the API (API.md "Conventions": `?limit=` 1..200, default 50, `&cursor=`, `{data, has_more,
 // next_cursor}`): no row skipped or repeated, rows added meanwhile picked up, bad parameters 422.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,5 +72,32 @@ describe.each([
   it('answers 422 for a limit outside 1..200 or a cursor it did not give', async () => {
     for (const limit of ['0', '201', 'ten', '-1']) expectInvalid(await api.get(`${path}?limit=${limit}`), 'limit');
     expectInvalid(await api.get(`${path}?cursor=not-a-cursor`), 'cursor');
+  });
+});
+
+describe('/v1/tags', () => {
+  it('pages in tag order with counts, a prefix narrowing it, every tag once; bad parameters 422', async () => {
+    const c = client(t.url, (await t.workspace('Tags')).key);
+    const tags = Array.from({ length: 7 }, (_, i) => `tag-${String.fromCharCode(103 - i)}`); // tag-g ... tag-a
+    for (let i = 0; i < tags.length; i++) {
+      expect((await c.post('/v1/contacts', { name: `Tagged ${i}`, tags: tags.slice(0, i + 1).concat('other') })).status).toBe(201);
+    }
+    const whole = await c.get('/v1/tags');
+    expect(whole.body).toMatchObject({ has_more: false, next_cursor: null });
+    expect(whole.body.data).toEqual([{ tag: 'other', count: 7 }, ...[...tags].sort().map((tag) => ({ tag, count: 7 - tags.indexOf(tag) }))]);
+    const seen: string[] = [];
+    let pagesRead = 0;
+    for (let cursor: string | null = null; ;) {
+      const res: { status: number; body: any } = await c.get(`/v1/tags?prefix=TAG-&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      expect(res.status).toBe(200);
+      seen.push(...res.body.data.map((r: { tag: string }) => r.tag));
+      pagesRead++;
+      if (!res.body.has_more) break;
+      cursor = res.body.next_cursor;
+    }
+    expect(seen).toEqual([...tags].sort());
+    expect(pagesRead).toBe(3);
+    for (const limit of ['0', '201', 'x']) expectInvalid(await c.get(`/v1/tags?limit=${limit}`), 'limit');
+    expectInvalid(await c.get('/v1/tags?cursor=nope'), 'cursor');
   });
 });

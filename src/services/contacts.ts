@@ -383,8 +383,15 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
       return countContacts(store.db, store.dialect, ws.id, parseFilter(filterParams, { timezone: ws.timezone, now: clock.now() }));
     },
 
-    async tags(p: Principal, prefix: string | null, limit: number) {
-      return contacts.listTags(store.db, p.workspaceId, prefix?.trim().toLowerCase() || null, limit);
+    /** The workspace's tags with their counts, a page at a time in tag order. */
+    async tags(p: Principal, prefix: string | null, limitParam: unknown, cursorParam: unknown) {
+      const limit = parseLimit(limitParam);
+      const after = decodeSimpleCursor(cursorParam);
+      if (after && typeof after.tag !== 'string') throw Invalid.field('cursor', 'is not a cursor from this list');
+      const rows = await contacts.listTags(store.db, p.workspaceId, prefix?.trim().toLowerCase() || null, (after?.tag as string | undefined) ?? null, limit + 1);
+      const page = rows.slice(0, limit);
+      const more = rows.length > limit;
+      return { data: page, has_more: more, next_cursor: more ? encodeSimpleCursor({ tag: page[page.length - 1]!.tag }) : null };
     },
 
     async addNote(p: Principal, contactId: string, body: string): Promise<NoteView> {

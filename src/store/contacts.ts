@@ -104,9 +104,11 @@ export async function deleteTagRows(db: Tx, contactIds: string[]): Promise<void>
   }
 }
 
-export async function listTags(db: Tx, workspaceId: string, prefix: string | null, limit: number): Promise<Array<{ tag: string; count: number }>> {
+/** The workspace's tags in code point order, after the tag `after` when given, with their counts. */
+export async function listTags(db: Tx, workspaceId: string, prefix: string | null, after: string | null, limit: number): Promise<Array<{ tag: string; count: number }>> {
   let q = db.selectFrom('contact_tags').select(['tag', (eb) => eb.fn.countAll<number>().as('count')]).where('workspace_id', '=', workspaceId);
   if (prefix) q = q.where('tag', '>=', prefix).where('tag', '<', prefix + '\u{10ffff}');
+  if (after !== null) q = q.where('tag', '>', after);
   const rows = await q.groupBy('tag').orderBy('tag').limit(limit).execute();
   return rows.map((r) => ({ tag: r.tag, count: Number(r.count) }));
 }

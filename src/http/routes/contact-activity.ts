@@ -1,7 +1,6 @@
 // A contact's notes and activity timeline, and the workspace's tags.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { Invalid } from '../../domain/errors.js';
 import type { ContactService } from '../../services/contacts.js';
 import { principalOf } from '../auth.js';
 import { errors, IdParams, Note, NoteCreate, PageQuery, pageOf, TimelineEntry } from '../schemas.js';
@@ -26,14 +25,10 @@ export function contactActivityRoutes(contacts: ContactService): FastifyPluginAs
     app.get('/v1/tags', {
       config: { scope: 'read' },
       schema: {
-        tags: ['Contacts'], summary: "The workspace's tags with how many contacts carry each",
-        querystring: Type.Object({ prefix: Type.Optional(Type.String({ maxLength: 64 })), limit: Type.Optional(Type.String()) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ data: Type.Array(Type.Object({ tag: Type.String(), count: Type.Integer() })) }), ...errors() },
+        tags: ['Contacts'], summary: "The workspace's tags with how many contacts carry each, in tag order",
+        querystring: Type.Composite([PageQuery, Type.Object({ prefix: Type.Optional(Type.String({ maxLength: 64 })) })], { additionalProperties: false }),
+        response: { 200: pageOf(Type.Object({ tag: Type.String(), count: Type.Integer() })), ...errors() },
       },
-    }, async (request) => {
-      const limit = request.query.limit === undefined ? 100 : Number(request.query.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw Invalid.field('limit', 'must be a whole number from 1 to 1000');
-      return { data: await contacts.tags(principalOf(request), request.query.prefix ?? null, limit) };
-    });
+    }, async (request) => contacts.tags(principalOf(request), request.query.prefix ?? null, request.query.limit, request.query.cursor));
   };
 }
