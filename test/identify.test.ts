@@ -314,6 +314,35 @@ describe('consent', () => {
     expect(res2.contact.metadata).toMatchObject({ consent_given: true, consent_at: iso(T0 + 20 * MIN) });
     expectInvalid(await api.post(`/v1/conversations/${conv2.id}/identify`, { email: 'yes2@example.com', consent: { given: true, at: 'soon' } }), 'consent.at');
   });
+
+  it('consent in metadata is checked and kept in the API form; a PATCH that withdraws or gives it is recorded', async () => {
+    const { api } = await newWorkspace();
+    clock.set(T0 + 30 * MIN);
+    const conv = await start(api, { channel: 'widget', visitor_id: 'withdraws' });
+    const res = await identify(api, conv.id, { email: 'withdraw@example.com', consent: { given: true } });
+    const id = res.contact.id as string;
+    expectInvalid(await api.patch(`/v1/contacts/${id}`, { metadata: { consent_given: 'yes' } }), 'metadata.consent_given');
+    expectInvalid(await api.patch(`/v1/contacts/${id}`, { metadata: { consent_at: 'last week' } }), 'metadata.consent_at');
+    expectInvalid(await api.post('/v1/contacts', { name: 'Bad consent', metadata: { consent_at: 12 } }), 'metadata.consent_at');
+
+    clock.set(T0 + 40 * MIN);
+    const withdrawn = await api.patch(`/v1/contacts/${id}`, { metadata: { consent_given: false, consent_at: null } });
+    expect(withdrawn.status).toBe(200);
+    expect(withdrawn.body.metadata).toEqual({ consent_given: false });
+    const out = (await timeline(api, id)).filter((e) => e.type === 'consent.withdrawn');
+    expect(out).toHaveLength(1);
+    expect(out[0].data).toMatchObject({ given: false, at: iso(T0 + 40 * MIN), channel: 'api' });
+    // Given again with a time in another offset: stored as UTC with milliseconds, recorded at that time.
+    const again = await api.patch(`/v1/contacts/${id}`, { metadata: { consent_given: true, consent_at: '2026-03-15T12:45:00+01:00' } });
+    expect(again.body.metadata).toEqual({ consent_given: true, consent_at: '2026-03-15T11:45:00.000Z' });
+    expect((await timeline(api, id)).filter((e) => e.type === 'consent.recorded').map((e) => e.data.at)).toEqual(['2026-03-15T11:45:00.000Z', iso(T0 + 30 * MIN)]);
+    // The access request lists every consent record: given, withdrawn, given.
+    const access = (await api.get(`/v1/contacts/${id}/data-export`)).body;
+    expect(access.consents.map((c: { given: boolean }) => c.given).sort()).toEqual([false, true, true]);
+    // A PATCH that leaves consent as it was records nothing.
+    await api.patch(`/v1/contacts/${id}`, { company: 'Still consenting' });
+    expect((await timeline(api, id)).filter((e) => e.type.startsWith('consent.'))).toHaveLength(3);
+  });
 });
 
 describe('concurrency', () => {

@@ -2,6 +2,7 @@
 // and phone checks, tags and metadata limits. Pure functions; the service calls them before any write.
 import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js';
 import { type FieldError, Invalid } from './errors.js';
+import { parseTimestamp, toIso } from './time.js';
 
 export const BUILTIN_SOURCES = ['widget', 'api', 'whatsapp', 'slack'] as const;
 export const LIFECYCLE_STAGES = ['new', 'returning', 'qualified', 'customer'] as const;
@@ -197,7 +198,7 @@ export function normaliseContactInput(input: ContactInput, opts: NormaliseOption
       errors.push({ field: 'metadata', message: `must be at most ${LIMITS.metadataBytes} bytes as JSON` });
     } else if (jsonHasNul(input.metadata)) {
       errors.push({ field: 'metadata', message: 'must not contain NUL characters' });
-    } else out.metadata = input.metadata;
+    } else out.metadata = withConsentChecked(input.metadata, errors);
   }
 
   // Checked here too, not only by the HTTP schema: imports build their items from raw cells.
@@ -231,6 +232,25 @@ function jsonHasNul(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(jsonHasNul);
   if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => hasNul(k) || jsonHasNul(v));
   return false;
+}
+
+/**
+ * Consent lives in the metadata (API.md): `consent_given` a boolean, `consent_at` a timestamp, stored in
+ * the API's form; `null` removes either, as in any merge patch.
+ */
+function withConsentChecked(metadata: Record<string, unknown>, errors: FieldError[]): Record<string, unknown> {
+  const out = { ...metadata };
+  const given = metadata.consent_given;
+  if (given !== undefined && given !== null && typeof given !== 'boolean') {
+    errors.push({ field: 'metadata.consent_given', message: 'must be true, false or null' });
+  }
+  const at = metadata.consent_at;
+  if (at !== undefined && at !== null) {
+    const ms = typeof at === 'string' ? parseTimestamp(at) : null;
+    if (ms === null) errors.push({ field: 'metadata.consent_at', message: 'must be an RFC 3339 timestamp' });
+    else out.consent_at = toIso(ms);
+  }
+  return out;
 }
 
 export function normaliseTags(tags: string[], errors: FieldError[]): string[] | null {

@@ -6,7 +6,7 @@ import { Invalid } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { parseTimestamp, toIso } from '../domain/time.js';
 import type { NewEvent } from '../store/events.js';
-import type { ContactRow } from '../store/schema.js';
+import type { ConsentRow, ContactRow } from '../store/schema.js';
 import { presentContact } from './contact-view.js';
 import type { BatchItemInput, HistoricalInput, NoteView } from './contacts.js';
 
@@ -201,4 +201,25 @@ export function applyBaseline(row: ContactRow, b: Baseline, span: ConversationSp
   next.baseline_last_seen = b.lastSeen ?? row.baseline_last_seen ?? row.last_seen;
   if (b.createdAt !== undefined) next.created_at = b.createdAt;
   return withAutoFields(next, span);
+}
+
+/**
+ * What an update did to a contact's consent (`metadata.consent_given`): given where it was not, or
+ * withdrawn (false or removed) where it was given. The record and the timeline entry that say so, at
+ * `consent_at` when the update gives one, else now; null when consent did not change.
+ */
+export function consentChange(before: ContactRow, after: ContactRow, actor: Actor, channel: string, now: number): { consent: ConsentRow; event: NewEvent } | null {
+  const was = (JSON.parse(before.metadata) as Record<string, unknown>).consent_given === true;
+  const meta = JSON.parse(after.metadata) as Record<string, unknown>;
+  const is = meta.consent_given === true;
+  if (was === is) return null;
+  const given = typeof meta.consent_at === 'string' ? parseTimestamp(meta.consent_at) : null;
+  const at = is && given !== null ? given : now;
+  return {
+    consent: { id: newId('consent'), workspace_id: after.workspace_id, contact_id: after.id, given: is ? 1 : 0, channel, wording: null, at },
+    event: {
+      id: newId('event'), workspace_id: after.workspace_id, contact_id: after.id, type: is ? 'consent.recorded' : 'consent.withdrawn',
+      actor: JSON.stringify(actor), data: JSON.stringify({ given: is, at: toIso(at), channel, wording: null }), occurred_at: now, timeline_only: 1,
+    },
+  };
 }

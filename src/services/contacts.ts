@@ -13,7 +13,7 @@ import { toIso } from '../domain/time.js';
 import { isUniqueViolation, type Tx } from '../store/db.js';
 import { countContacts, listContacts, sortKey } from '../store/contact-list.js';
 import * as contacts from '../store/contacts.js';
-import { conversationSpan, deleteContactVisitors } from '../store/conversations.js';
+import { conversationSpan, deleteContactVisitors, insertConsent } from '../store/conversations.js';
 import * as events from '../store/events.js';
 import { purgeIdempotentForContact } from '../store/idempotency.js';
 import * as notes from '../store/notes.js';
@@ -22,7 +22,7 @@ import type { ContactRow, WorkspaceRow } from '../store/schema.js';
 import { getWorkspace } from '../store/workspaces.js';
 import { type ContactView, presentContact } from './contact-view.js';
 import {
-  applyBaseline, applyPatch, NO_CONVERSATIONS, contactEvent, diff, newRow, noteView, prepareBatch, type PreparedBatch, requireIdentity,
+  applyBaseline, applyPatch, NO_CONVERSATIONS, consentChange, contactEvent, diff, newRow, noteView, prepareBatch, type PreparedBatch, requireIdentity,
 } from './contact-rows.js';
 import { decodeNewestFirst, decodeSimpleCursor, encodeSimpleCursor, newestFirstPage } from './cursors.js';
 import type { AutomationService } from './automations.js';
@@ -184,7 +184,9 @@ export function createContactService({ store, clock }: ServiceDeps, rules: Autom
         await contacts.updateContact(trx, ws.id, id, diff(row, next));
         if (fields.tags !== undefined && next.tags !== row.tags) await contacts.replaceTags(trx, ws.id, id, fields.tags, row.tags !== '[]');
         const ran = await rules.run(trx, p, next, 'contact.updated', {});
-        await events.appendEvents(trx, [contactEvent('contact.updated', ran.row, actorOf(p), now), ...ran.events]);
+        const consent = consentChange(row, next, actorOf(p), p.kind === 'user' ? 'dashboard' : 'api', now);
+        if (consent) await insertConsent(trx, consent.consent);
+        await events.appendEvents(trx, [contactEvent('contact.updated', ran.row, actorOf(p), now), ...ran.events, ...(consent ? [consent.event] : [])]);
         return ran.row;
       });
       return presentContact(result);
