@@ -83,6 +83,8 @@ describe('request errors', () => {
     ['DELETE', '/v1/contacts/ctc_doesnotexist0000/notes', ['GET', 'POST']],
     ['PUT', '/v1/workspace', ['GET', 'PATCH']],
     ['PATCH', '/v1/keys', ['GET', 'POST']],
+    ['POST', '/docs', ['GET']],
+    ['DELETE', '/v1/openapi.json', ['GET']],
   ])('%s %s is 405 with an Allow header', async (method, path, allowed) => {
     const res = await api.call(method, path, method === 'GET' || method === 'DELETE' ? undefined : {});
     expectProblem(res, 405);

@@ -84,10 +84,13 @@ export async function buildApp(services: Services, opts: AppOptions): Promise<Fa
 
   const paths = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/v1/') && !['/healthz', '/readyz', '/setup'].includes(route.url)) return;
-    const set = paths.get(route.url) ?? new Set<string>();
+    // Every path the server knows (the API, the docs, the dashboard's files) but catch-alls.
+    if (route.url.includes('*')) return;
+    // /docs and /docs/ are one route to the router: one entry for both.
+    const url = route.url.length > 1 ? route.url.replace(/\/$/, '') : route.url;
+    const set = paths.get(url) ?? new Set<string>();
     for (const m of [route.method].flat()) set.add(m);
-    paths.set(route.url, set);
+    paths.set(url, set);
   });
 
   app.addSchema(Problem);
