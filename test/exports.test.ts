@@ -146,7 +146,7 @@ const NAMES = [
 ];
 const COMPANIES = ['Acme Corp', 'Acme, Inc.', '"Quoted" Ltd', 'Müller GmbH', '株式会社テスト', '@corp', '=HYPERLINK("http://x")', 'Line\nCo', null, null];
 const SOURCES: Array<[string, number]> = [['widget', 40], ['api', 30], ['whatsapp', 15], ['slack', 10], ['zapier_v2', 5]];
-const TAGS = ['lead', 'vip', 'enterprise', '=cmd', 'naïve', '日本', 'a,b'];
+const TAGS = ['lead', 'vip', 'enterprise', '=cmd', 'naïve', '日本', 'a"b'];
 const PAGES = ['https://acme.com/pricing', 'https://acme.com/p?a=1,b="2"', 'https://acme.com/', null];
 const COUNTRIES = ['US', 'DE', 'JP', 'GB', null];
 const EXCHANGES = ['234', '345', '456', '567', '678', '789', '890', '902', '923', '978'];
@@ -358,7 +358,7 @@ describe('cells', () => {
       { name: '-5', company: '@home', email: 'minus@example.com' },
       { name: '+44', company: '+3.5' },
       { name: '@home', company: '=HYPERLINK("http://evil.example","x")' },
-      { name: 'He said "hi", then left', company: 'Acme, Inc.', tags: ['a,b', 'naïve'] },
+      { name: 'He said "hi", then left', company: 'Acme, Inc.', tags: ['a"b', 'naïve'] },
       { name: 'Two\nlines', company: 'Windows\r\nline' },
       { name: 'Zoë', company: '王芳', email: 'zoe@example.com' },
       { name: 'Ελένη', company: 'Иван & Co', page_url: 'https://acme.com/p?a=1,b="2"' },
@@ -391,7 +391,7 @@ describe('cells', () => {
     expectLine(2, `-5,,'@home,`);
     expectLine(3, `+44,,+3.5,`);
     expectLine(4, `'@home,,"'=HYPERLINK(""http://evil.example"",""x"")",`);
-    expectLine(5, `"He said ""hi"", then left",,"Acme, Inc.","a,b,naïve"`);
+    expectLine(5, `"He said ""hi"", then left",,"Acme, Inc.","a""b,naïve"`);
     expectLine(6, `"Two\nlines",,"Windows\r\nline",`);
     expectLine(7, `Zoë,,王芳,`);
     expectLine(8, `Ελένη,,Иван & Co,`);
