@@ -146,7 +146,7 @@ function matches(c: Contact, p: Params, ctx: Ctx): boolean {
   const q = one(p, 'q');
   if (q !== undefined && !matchesSearch(c, q)) return false;
   const source = one(p, 'source');
-  if (source !== undefined && !source.split(',').map((s) => s.trim()).includes(c.source)) return false;
+  if (source !== undefined && !source.split(',').map((s) => s.trim().toLowerCase()).includes(c.source)) return false;
   const ranges: Array<[string, string]> = [['created', c.created_at], ['first_seen', c.first_seen], ['last_seen', c.last_seen]];
   for (const [prefix, value] of ranges) {
     const t = Date.parse(value);
@@ -545,7 +545,7 @@ describe('filters', () => {
     const all = await loadAll(api);
     const ctx = ctxUtc();
     const cases: Params[] = [
-      { source: 'widget' }, { source: 'zapier_import' }, { source: 'widget,api' }, { source: 'hub-spot,hub_spot,slack' },
+      { source: 'widget' }, { source: 'Widget' }, { source: 'zapier_import' }, { source: 'widget,api' }, { source: 'hub-spot,hub_spot,slack' },
       { source: 'whatsapp', archived: 'all' }, { source: 'nosuchsource' },
       { tag: 'vip' }, { tag: ['vip', 'lead'] }, { tag: ['lead', 'trial', 'partner'] }, { tag: 'Partner' }, { tag: 'ÜNÏCODE' },
       { tag: ['vip', 'vip'] }, { tag: 'nosuchtag' },

@@ -142,7 +142,8 @@ export function parseFilter(input: FilterInput, ctx: ParseContext): ContactFilte
   const q = qRaw !== null && qRaw.length <= 200 ? parseSearch(qRaw) : null;
   if (qRaw !== null && qRaw.includes('\u0000')) fail('q', 'must not contain NUL characters');
 
-  const sources = list('source');
+  // Sources are stored lowercase (a custom one is lowercased on input): "Widget" filters as "widget".
+  const sources = list('source')?.map((x) => x.trim().toLowerCase()) ?? null;
   if (sources) for (const s of sources) if (!isSource(s)) fail('source', `"${s.slice(0, 40)}" is not a source`);
 
   const lastSeen = range('last_seen');
