@@ -343,6 +343,21 @@ describe('consent', () => {
     await api.patch(`/v1/contacts/${id}`, { company: 'Still consenting' });
     expect((await timeline(api, id)).filter((e) => e.type.startsWith('consent.'))).toHaveLength(3);
   });
+
+  it('a conversation identified again as another person moves to them, and the first contact\'s counts follow', async () => {
+    const { api } = await newWorkspace();
+    clock.set(T0 + 50 * MIN);
+    const conv = await start(api, { channel: 'widget', visitor_id: 'mover' });
+    const a = (await identify(api, conv.id, { email: 'first.person@example.com' })).contact;
+    expect((await contact(api, a.id)).conversation_count).toBe(1);
+    const existing = await api.post('/v1/contacts', { email: 'second.person@example.com' });
+    const b = (await identify(api, conv.id, { email: 'second.person@example.com' })).contact;
+    expect(b.id).toBe(existing.body.id);
+    expect((await contact(api, b.id)).conversation_count).toBe(1);
+    expect((await contact(api, a.id))).toMatchObject({ conversation_count: 0, last_seen: (await contact(api, a.id)).created_at });
+    expect((await api.get(`/v1/contacts/${a.id}/conversations`)).body.data).toEqual([]);
+  });
+
 });
 
 describe('concurrency', () => {

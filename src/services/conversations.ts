@@ -386,6 +386,9 @@ export function createConversationService({ store, clock }: ServiceDeps, rules: 
           created = true;
         }
         await convs.linkConversations(trx, ws.id, visitor?.id ?? null, conv.id, row.id);
+        // A conversation that belonged to another contact moves here: that contact's counts follow.
+        const left = conv.contact_id && conv.contact_id !== row.id ? await contacts.getContact(trx, ws.id, conv.contact_id) : undefined;
+        if (left) timeline.push(contactEvent('contact.updated', await refreshAutoFields(trx, left, now), actorOf(p), now));
         if (visitor && visitor.contact_id !== row.id) await convs.linkVisitor(trx, visitor.id, row.id);
         row = await refreshAutoFields(trx, row, now);
         // A returning person is active again; the limit then archives whoever was seen longest ago.
