@@ -268,6 +268,8 @@ describe('export and workspaces limit', () => {
     const again = await runCli(['export', '--workspace', wsId, '--out', out], env);
     expectUsageError(again, 'export to an existing file');
     expectUsageError(await runCli(['export', '--workspace', wsId, '--filter', 'nonsense', '--out', path.join(scratch, 'x.csv')], env), 'a filter without =');
+    expectUsageError(await runCli(['export', '--workspace', wsId, '--out', path.join(scratch, 'no-such-folder', 'x.csv')], env), 'export into a missing folder');
+    expectUsageError(await runCli(['import', out, '--workspace', wsId, '--report', path.join(scratch, 'no-such-folder', 'r.csv')], env), 'import report into a missing folder');
     const badField = await runCli(['export', '--workspace', wsId, '--fields', 'id,password', '--out', path.join(scratch, 'y.csv')], env);
     expect(badField.code).toBe(2);
     expect(badField.stderr).toMatch(/password/);

@@ -87,6 +87,7 @@ export async function exportCommand(s: Services, argv: string[]): Promise<number
   if (!values.out) throw new UsageError('--out FILE is required');
   const out = path.resolve(values.out);
   if (fs.existsSync(out)) throw new UsageError(`${values.out} exists already; choose a new file`);
+  requireFolder(out, values.out);
   const p = operator(await workspaceOf(s, values.workspace));
   const started = await s.exports.start(p, { filters: filtersOf(values.filter ?? []), fields: values.fields?.split(',').map((f) => f.trim()) }, 'http://localhost');
   const done = await follow(s, () => s.exports.get(p, started.id, 'http://localhost'), (e) => `${e.row_count.toLocaleString('en-US')} rows`, 'Exporting');
@@ -98,6 +99,11 @@ export async function exportCommand(s: Services, argv: string[]): Promise<number
   return 0;
 }
 
+/** A file to write goes in a folder that exists: said before the job runs, not after. */
+function requireFolder(file: string, given: string): void {
+  if (!fs.statSync(path.dirname(file), { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${given}: its folder does not exist`);
+}
+
 export async function importCommand(s: Services, argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     map: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' }, historical: { type: 'boolean' },
@@ -106,6 +112,7 @@ export async function importCommand(s: Services, argv: string[]): Promise<number
   const input = positionals[0];
   if (!input) throw new UsageError('import needs a FILE (CSV)');
   if (!fs.existsSync(input)) throw new UsageError(`${input}: no such file`);
+  if (values.report !== undefined) requireFolder(path.resolve(values.report), values.report);
   const p = operator(await workspaceOf(s, values.workspace));
   const upload = await s.imports.receive(fs.createReadStream(input));
   let started;
